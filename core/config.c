@@ -1,0 +1,271 @@
+/* core/config.c: see config.h. */
+#include "core/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_MULTISTR };
+
+struct opt {
+    const char *section;
+    const char *name;
+    enum opt_type type;
+    size_t offset;
+    const char *def;            /* default, as it would be written in a file */
+    long min, max;              /* OPT_INT bounds */
+};
+
+#define O(SECTION, NAME, TYPE, MEMBER, DEF, MIN, MAX)               \
+    { SECTION, NAME, TYPE, offsetof(struct config, MEMBER), DEF, MIN, MAX }
+
+static const struct opt opts[] = {
+    O("DEFAULT", "bind_host", OPT_STR, bind_host, "127.0.0.1", 0, 0),
+    O("DEFAULT", "bind_port", OPT_INT, bind_port, "9696", 0, 65535),
+    O("DEFAULT", "api_workers", OPT_INT, api_workers, "2", 1, 256),
+    O("DEFAULT", "auth_strategy", OPT_STR, auth_strategy, "noauth", 0, 0),
+    O("DEFAULT", "log_file", OPT_STR, log_file, "", 0, 0),
+    O("DEFAULT", "debug", OPT_BOOL, debug, "false", 0, 0),
+    O("DEFAULT", "host", OPT_STR, host, "", 0, 0),
+    O("DEFAULT", "max_request_body_size", OPT_INT, max_request_body_size,
+      "1048576", 1024, 1 << 30),
+    O("DEFAULT", "max_json_depth", OPT_INT, max_json_depth, "32", 4, 1000),
+    O("DEFAULT", "drain_timeout", OPT_INT, drain_timeout, "30", 0, 3600),
+    O("database", "connection", OPT_STR, connection,
+      "sqlite:///hadron.db", 0, 0),
+    O("database", "max_retries", OPT_INT, max_retries, "10", 1, 1000),
+    O("database", "auto_upgrade", OPT_BOOL, auto_upgrade, "true", 0, 0),
+
+    O("DEFAULT", "global_physnet_mtu", OPT_INT, global_physnet_mtu, "1500",
+      68, 65535),
+    O("DEFAULT", "base_mac", OPT_STR, base_mac, "fa:16:3e:00:00:00", 0, 0),
+    O("DEFAULT", "max_dns_nameservers", OPT_INT, max_dns_nameservers, "5",
+      0, 1000),
+    O("DEFAULT", "max_subnet_host_routes", OPT_INT, max_subnet_host_routes,
+      "20", 0, 1000),
+    O("DEFAULT", "max_fixed_ips_per_port", OPT_INT, max_fixed_ips_per_port,
+      "5", 1, 1000),
+    O("ml2", "type_drivers", OPT_STR, ml2_type_drivers,
+      "local,flat,vlan,gre,vxlan,geneve", 0, 0),
+    O("ml2", "tenant_network_types", OPT_STR, ml2_tenant_network_types,
+      "local", 0, 0),
+    O("ml2", "mechanism_drivers", OPT_STR, ml2_mechanism_drivers,
+      "linuxbridge", 0, 0),
+    O("ml2", "extension_drivers", OPT_STR, ml2_extension_drivers,
+      "port_security", 0, 0),
+    O("ml2", "path_mtu", OPT_INT, ml2_path_mtu, "0", 0, 65535),
+    O("ml2", "physical_network_mtus", OPT_STR, ml2_physical_network_mtus,
+      "", 0, 0),
+    O("ml2", "overlay_ip_version", OPT_INT, ml2_overlay_ip_version, "4",
+      4, 6),
+    O("ml2_type_flat", "flat_networks", OPT_STR, flat_networks, "*", 0, 0),
+    O("ml2_type_vlan", "network_vlan_ranges", OPT_STR, network_vlan_ranges,
+      "", 0, 0),
+    O("ml2_type_vxlan", "vni_ranges", OPT_STR, vxlan_vni_ranges, "", 0, 0),
+    O("ml2_type_vxlan", "vxlan_group", OPT_STR, vxlan_group, "", 0, 0),
+    O("ml2_type_gre", "tunnel_id_ranges", OPT_STR, gre_tunnel_id_ranges, "",
+      0, 0),
+    O("ml2_type_geneve", "vni_ranges", OPT_STR, geneve_vni_ranges, "", 0, 0),
+    O("ml2_type_geneve", "max_header_size", OPT_INT, geneve_max_header_size,
+      "30", 0, 1000),
+    O("linux_bridge", "physical_interface_mappings", OPT_STR,
+      lb_physical_interface_mappings, "", 0, 0),
+    O("linux_bridge", "bridge_mappings", OPT_STR, lb_bridge_mappings, "",
+      0, 0),
+    O("vxlan", "enable_vxlan", OPT_BOOL, vxlan_enable, "true", 0, 0),
+    O("vxlan", "local_ip", OPT_STR, vxlan_local_ip, "", 0, 0),
+};
+
+static void
+list_append(struct config_list *l, const char *s)
+{
+    l->items = xrealloc(l->items, (l->n + 1) * sizeof *l->items);
+    l->items[l->n++] = xstrdup(s);
+}
+
+static void
+list_clear(struct config_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->items[i]);
+    }
+    free(l->items);
+    l->items = NULL;
+    l->n = 0;
+}
+
+/* Sets 'o' in 'cfg' from 'value'.  Returns NULL or a malloc'd reason. */
+static char *
+opt_set(struct config *cfg, const struct opt *o, const char *value)
+{
+    void *p = (char *) cfg + o->offset;
+    int64_t n;
+    bool b;
+
+    switch (o->type) {
+    case OPT_STR:
+        free(*(char **) p);
+        *(char **) p = xstrdup(value);
+        return NULL;
+    case OPT_INT:
+        if (!str_to_int64(value, o->min, o->max, &n)) {
+            return xasprintf("'%s' is not an integer in [%ld, %ld]",
+                             value, o->min, o->max);
+        }
+        *(int *) p = n;
+        return NULL;
+    case OPT_BOOL:
+        if (!str_to_bool(value, &b)) {
+            return xasprintf("'%s' is not a boolean", value);
+        }
+        *(bool *) p = b;
+        return NULL;
+    case OPT_MULTISTR:
+        list_append(p, value);
+        return NULL;
+    }
+    return xstrdup("bad option type");
+}
+
+static const struct opt *
+opt_find(const char *section, const char *name)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+        if (!strcmp(opts[i].section, section) && !strcmp(opts[i].name, name)) {
+            return &opts[i];
+        }
+    }
+    return NULL;
+}
+
+struct config *
+config_create(void)
+{
+    struct config *cfg = xzalloc(sizeof *cfg);
+
+    for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+        if (opts[i].type != OPT_MULTISTR) {
+            char *error = opt_set(cfg, &opts[i], opts[i].def);
+            if (error) {
+                /* The table's own defaults must parse. */
+                fprintf(stderr, "bad default for %s: %s\n", opts[i].name,
+                        error);
+                abort();
+            }
+        }
+    }
+    return cfg;
+}
+
+void
+config_destroy(struct config *cfg)
+{
+    if (!cfg) {
+        return;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+        void *p = (char *) cfg + opts[i].offset;
+        if (opts[i].type == OPT_STR) {
+            free(*(char **) p);
+        } else if (opts[i].type == OPT_MULTISTR) {
+            list_clear(p);
+        }
+    }
+    list_clear(&cfg->files);
+    list_clear(&cfg->warnings);
+    free(cfg);
+}
+
+struct load_ctx {
+    struct config *cfg;
+    const char *path;
+    FILE *file;
+    int lineno;                 /* line last read, for messages */
+    char *error;
+};
+
+/* inih's line reader, counting lines: Debian's inih does not pass line
+ * numbers to the handler. */
+static char *
+config_read_line(char *buf, int size, void *ctx_)
+{
+    struct load_ctx *ctx = ctx_;
+    char *line = fgets(buf, size, ctx->file);
+
+    if (line) {
+        ctx->lineno++;
+    }
+    return line;
+}
+
+static int
+config_ini_line(void *ctx_, const char *section, const char *name,
+                const char *value)
+{
+    struct load_ctx *ctx = ctx_;
+    int lineno = ctx->lineno;
+    const struct opt *o;
+
+    if (!name) {
+        return 1;               /* a section header alone */
+    }
+    o = opt_find(section, name);
+    if (!o) {
+        char *w = xasprintf("%s:%d: unknown option [%s] %s (ignored)",
+                            ctx->path, lineno, section, name);
+        list_append(&ctx->cfg->warnings, w);
+        free(w);
+        return 1;
+    }
+    char *why = opt_set(ctx->cfg, o, value);
+    if (why) {
+        ctx->error = xasprintf("%s:%d: bad value for [%s] %s: %s",
+                               ctx->path, lineno, section, name, why);
+        free(why);
+        return 0;
+    }
+    return 1;
+}
+
+char *
+config_load_file(struct config *cfg, const char *path)
+{
+    FILE *f = fopen(path, "r");
+    struct load_ctx ctx = { .cfg = cfg, .path = path, .file = f };
+
+    if (!f) {
+        return xasprintf("%s: cannot open configuration file: %s", path,
+                         strerror(errno));
+    }
+    int rc = ini_parse_stream(config_read_line, &ctx, config_ini_line, &ctx);
+    fclose(f);
+    if (ctx.error) {
+        return ctx.error;
+    }
+    if (rc) {
+        return xasprintf("%s:%d: syntax error", path, rc);
+    }
+    list_append(&cfg->files, path);
+    return NULL;
+}
+
+char *
+config_validate(const struct config *cfg)
+{
+    if (strcmp(cfg->auth_strategy, "noauth")) {
+        return xasprintf("[DEFAULT] auth_strategy: '%s' is not supported "
+                         "(supported: noauth)", cfg->auth_strategy);
+    }
+    if (!*cfg->bind_host) {
+        return xstrdup("[DEFAULT] bind_host must not be empty");
+    }
+    if (!*cfg->connection) {
+        return xstrdup("[database] connection must not be empty");
+    }
+    return NULL;
+}

@@ -1,0 +1,467 @@
+/* core/resource.c: see resource.h.  Messages follow Neutron's wording so
+ * that clients and people see what they would see there. */
+#include "core/resource.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/netaddr.h"
+#include "core/neutron_error.h"
+#include "core/util.h"
+
+int
+resource_attr_index(const struct resource_def *def, const char *name)
+{
+    for (size_t i = 0; i < def->n_attrs; i++) {
+        if (!strcmp(def->attrs[i].name, name)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+struct res_obj *
+res_obj_create(const struct resource_def *def)
+{
+    struct res_obj *obj = xmalloc(sizeof *obj);
+
+    obj->def = def;
+    obj->v = xcalloc(def->n_attrs, sizeof *obj->v);
+    return obj;
+}
+
+void
+res_obj_destroy(struct res_obj *obj)
+{
+    if (obj) {
+        for (size_t i = 0; i < obj->def->n_attrs; i++) {
+            value_clear(&obj->v[i]);
+        }
+        free(obj->v);
+        free(obj);
+    }
+}
+
+struct res_obj *
+res_obj_clone(const struct res_obj *obj)
+{
+    struct res_obj *copy = res_obj_create(obj->def);
+
+    for (size_t i = 0; i < obj->def->n_attrs; i++) {
+        value_copy(&copy->v[i], &obj->v[i]);
+    }
+    return copy;
+}
+
+void
+value_clear(struct value *v)
+{
+    if (v->kind == VALUE_STRING || v->kind == VALUE_RAW) {
+        free(v->s);
+    }
+    memset(v, 0, sizeof *v);
+}
+
+void
+value_set_str(struct value *v, const char *s)
+{
+    char *copy = s ? xstrdup(s) : NULL;   /* 's' may point into 'v' */
+
+    value_clear(v);
+    if (copy) {
+        v->kind = VALUE_STRING;
+        v->s = copy;
+    } else {
+        v->kind = VALUE_NULL;
+    }
+}
+
+void
+value_set_int(struct value *v, int64_t i)
+{
+    value_clear(v);
+    v->kind = VALUE_INT;
+    v->i = i;
+}
+
+void
+value_set_bool(struct value *v, bool b)
+{
+    value_clear(v);
+    v->kind = VALUE_BOOL;
+    v->b = b;
+}
+
+void
+value_set_null(struct value *v)
+{
+    value_clear(v);
+    v->kind = VALUE_NULL;
+}
+
+void
+value_set_raw(struct value *v, const char *json)
+{
+    value_take_raw(v, xstrdup(json));
+}
+
+void
+value_take_raw(struct value *v, char *json)
+{
+    value_clear(v);
+    v->kind = VALUE_RAW;
+    v->s = json;
+}
+
+void
+value_copy(struct value *dst, const struct value *src)
+{
+    if (dst == src) {
+        return;
+    }
+    value_clear(dst);
+    *dst = *src;
+    if (src->kind == VALUE_STRING || src->kind == VALUE_RAW) {
+        dst->s = xstrdup(src->s);
+    }
+}
+
+const char *
+value_str(const struct value *v)
+{
+    return v->kind == VALUE_STRING ? v->s : NULL;
+}
+
+bool
+value_is_set(const struct value *v)
+{
+    return v->kind != VALUE_UNSET;
+}
+
+/* "Invalid input for operation: ..." as neutron-lib's InvalidInput. */
+static struct neutron_error *invalid_input(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
+static struct neutron_error *
+invalid_input(const char *fmt, ...)
+{
+    char reason[600];
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof reason, fmt, args);
+    va_end(args);
+    return neutron_error_create(NE_BAD_REQUEST, "InvalidInput",
+                                "Invalid input for operation: %s.", reason);
+}
+
+/* "Invalid input for ATTR. Reason: ..." as the API layer's validation. */
+static struct neutron_error *
+invalid_attr(const struct attr_def *attr, const char *reason)
+{
+    return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
+                                "Invalid input for %s. Reason: %s.",
+                                attr->name, reason);
+}
+
+/* A short text for 'v' in messages. */
+static void
+describe(yajl_val v, char *buf, size_t size)
+{
+    if (YAJL_IS_STRING(v)) {
+        snprintf(buf, size, "%.200s", v->u.string);
+    } else if (YAJL_IS_INTEGER(v)) {
+        snprintf(buf, size, "%lld", YAJL_GET_INTEGER(v));
+    } else if (YAJL_IS_NUMBER(v)) {
+        snprintf(buf, size, "%.60s", v->u.number.r);
+    } else if (YAJL_IS_TRUE(v)) {
+        snprintf(buf, size, "True");
+    } else if (YAJL_IS_FALSE(v)) {
+        snprintf(buf, size, "False");
+    } else if (YAJL_IS_NULL(v)) {
+        snprintf(buf, size, "None");
+    } else if (YAJL_IS_ARRAY(v)) {
+        snprintf(buf, size, "[...]");
+    } else {
+        snprintf(buf, size, "{...}");
+    }
+}
+
+struct neutron_error *
+resource_convert_text(const struct attr_def *attr, const char *text,
+                      struct value *out)
+{
+    int64_t i;
+    bool b;
+
+    value_clear(out);
+    switch (attr->type) {
+    case AT_BOOL:
+        if (!strcasecmp(text, "true") || !strcmp(text, "1")) {
+            b = true;
+        } else if (!strcasecmp(text, "false") || !strcmp(text, "0")) {
+            b = false;
+        } else {
+            return invalid_input("'%s' cannot be converted to boolean", text);
+        }
+        value_set_bool(out, b);
+        return NULL;
+    case AT_INT:
+        if (!str_to_int64(text, INT64_MIN, INT64_MAX, &i)) {
+            return invalid_input("'%s' is not an integer", text);
+        }
+        if ((attr->min || attr->max) && (i < attr->min || i > attr->max)) {
+            return invalid_input("'%s' is not in range %lld through %lld",
+                                 text, (long long) attr->min,
+                                 (long long) attr->max);
+        }
+        value_set_int(out, i);
+        return NULL;
+    case AT_UUID:
+        if (!uuid_is_valid(text)) {
+            return invalid_input("'%s' is not a valid UUID", text);
+        }
+        {
+            char lower[UUID_STR_LEN];
+            for (int k = 0; k < UUID_STR_LEN; k++) {
+                lower[k] = text[k] >= 'A' && text[k] <= 'F'
+                           ? text[k] - 'A' + 'a' : text[k];
+            }
+            value_set_str(out, lower);
+        }
+        return NULL;
+    case AT_IP: {
+        struct ipaddr a;
+        char s[IPADDR_STR_MAX];
+        if (!ipaddr_parse(text, &a)) {
+            return invalid_input("'%s' is not a valid IP address", text);
+        }
+        ipaddr_format(&a, s);
+        value_set_str(out, s);
+        return NULL;
+    }
+    case AT_CIDR: {
+        struct ipnet n;
+        char s[IPNET_STR_MAX];
+        if (!ipnet_parse(text, false, &n)) {
+            return invalid_input("'%s' is not a valid IP subnet", text);
+        }
+        ipnet_format(&n, s);
+        value_set_str(out, s);
+        return NULL;
+    }
+    case AT_MAC: {
+        uint8_t mac[6];
+        char s[18];
+        if (!mac_parse(text, mac)) {
+            return invalid_input("'%s' is not a valid MAC address", text);
+        }
+        mac_format(mac, s);
+        value_set_str(out, s);
+        return NULL;
+    }
+    case AT_STRING: {
+        int64_t max = attr->max ? attr->max : 255;
+        if ((int64_t) strlen(text) > max) {
+            char reason[400];
+            snprintf(reason, sizeof reason,
+                     "'%.200s' exceeds maximum length of %lld", text,
+                     (long long) max);
+            return invalid_attr(attr, reason);
+        }
+        value_set_str(out, text);
+        return NULL;
+    }
+    case AT_JSON:
+        return invalid_input("'%s' cannot be used as a filter", attr->name);
+    }
+    return neutron_error_internal("bad attribute type");
+}
+
+struct neutron_error *
+resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
+{
+    char what[256];
+
+    value_clear(out);
+    if (!v || YAJL_IS_NULL(v)) {
+        if (!(attr->flags & AF_NULLABLE)) {
+            char reason[300];
+            snprintf(reason, sizeof reason, "'None' is not a valid %s",
+                     attr->type == AT_STRING ? "string" : "value");
+            return invalid_attr(attr, reason);
+        }
+        value_set_null(out);
+        return NULL;
+    }
+    if (attr->validate) {
+        struct neutron_error *e = attr->validate(attr->name, v);
+        if (e) {
+            return e;
+        }
+    }
+    switch (attr->type) {
+    case AT_BOOL:
+        if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
+            value_set_bool(out, YAJL_IS_TRUE(v));
+            return NULL;
+        }
+        if (YAJL_IS_STRING(v)) {
+            return resource_convert_text(attr, v->u.string, out);
+        }
+        if (YAJL_IS_INTEGER(v)
+            && (YAJL_GET_INTEGER(v) == 0 || YAJL_GET_INTEGER(v) == 1)) {
+            value_set_bool(out, YAJL_GET_INTEGER(v) == 1);
+            return NULL;
+        }
+        describe(v, what, sizeof what);
+        return invalid_input("'%s' cannot be converted to boolean", what);
+    case AT_INT:
+        if (YAJL_IS_INTEGER(v)) {
+            snprintf(what, sizeof what, "%lld", YAJL_GET_INTEGER(v));
+            return resource_convert_text(attr, what, out);
+        }
+        if (YAJL_IS_STRING(v)) {
+            return resource_convert_text(attr, v->u.string, out);
+        }
+        describe(v, what, sizeof what);
+        return invalid_input("'%s' is not an integer", what);
+    case AT_JSON:
+        if (!YAJL_IS_ARRAY(v) && !YAJL_IS_OBJECT(v)) {
+            describe(v, what, sizeof what);
+            char reason[300];
+            snprintf(reason, sizeof reason, "'%s' is not a list", what);
+            return invalid_attr(attr, reason);
+        }
+        out->kind = VALUE_TREE;
+        out->tree = v;
+        return NULL;
+    case AT_STRING:
+    case AT_UUID:
+    case AT_IP:
+    case AT_CIDR:
+    case AT_MAC:
+        if (!YAJL_IS_STRING(v)) {
+            char reason[300];
+            describe(v, what, sizeof what);
+            snprintf(reason, sizeof reason, "'%s' is not a valid %s", what,
+                     attr->type == AT_STRING ? "string"
+                     : attr->type == AT_UUID ? "UUID"
+                     : attr->type == AT_MAC ? "MAC address"
+                     : attr->type == AT_CIDR ? "IP subnet" : "IP address");
+            return attr->type == AT_STRING ? invalid_attr(attr, reason)
+                                           : invalid_input("%s", reason);
+        }
+        return resource_convert_text(attr, v->u.string, out);
+    }
+    return neutron_error_internal("bad attribute type");
+}
+
+/* Parses an attribute default written as JSON text. */
+static void
+set_default(const struct attr_def *attr, struct value *out)
+{
+    const char *d = attr->default_json;
+
+    if (!strcmp(d, "null")) {
+        value_set_null(out);
+    } else if (!strcmp(d, "true") || !strcmp(d, "false")) {
+        value_set_bool(out, d[0] == 't');
+    } else if (d[0] == '"') {
+        char *s = xstrndup(d + 1, strlen(d) - 2);
+        value_set_str(out, s);
+        free(s);
+    } else if (d[0] == '[' || d[0] == '{') {
+        value_set_raw(out, d);
+    } else {
+        int64_t i = 0;
+        str_to_int64(d, INT64_MIN, INT64_MAX, &i);
+        value_set_int(out, i);
+    }
+}
+
+struct neutron_error *
+resource_validate(const struct resource_def *def, yajl_val given,
+                  bool is_create, bool is_admin, struct res_obj **out)
+{
+    struct res_obj *obj = res_obj_create(def);
+    struct neutron_error *error = NULL;
+
+    *out = NULL;
+    if (!YAJL_IS_OBJECT(given)) {
+        error = neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
+                                     "Body contains invalid data");
+        goto fail;
+    }
+    /* Unknown attributes first, all named in one message. */
+    char unknown[512] = "";
+    size_t ulen = 0;
+    for (size_t i = 0; i < given->u.object.len; i++) {
+        const char *key = given->u.object.keys[i];
+        if (resource_attr_index(def, key) < 0 && ulen < sizeof unknown) {
+            ulen += snprintf(unknown + ulen, sizeof unknown - ulen, "%s'%s'",
+                             ulen ? ", " : "", key);
+        }
+    }
+    if (ulen) {
+        error = neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
+                                     "Unrecognized attribute(s) %s", unknown);
+        goto fail;
+    }
+    for (size_t i = 0; i < given->u.object.len; i++) {
+        const char *key = given->u.object.keys[i];
+        int idx = resource_attr_index(def, key);
+        const struct attr_def *attr = &def->attrs[idx];
+
+        if (is_create && !(attr->flags & AF_POST)) {
+            error = neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
+                                         "Attribute '%s' not allowed in POST",
+                                         key);
+            goto fail;
+        }
+        if (!is_create && !(attr->flags & AF_PUT)) {
+            error = neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
+                                         "Cannot update read-only attribute "
+                                         "%s", key);
+            goto fail;
+        }
+        if ((attr->flags & AF_ADMIN_WRITE) && !is_admin) {
+            error = neutron_error_create(
+                NE_FORBIDDEN, "PolicyNotAuthorized",
+                "(rule:%s_%s:%s) is disallowed by policy",
+                is_create ? "create" : "update", def->singular, key);
+            goto fail;
+        }
+        error = resource_convert(attr, given->u.object.values[i],
+                                 &obj->v[idx]);
+        if (error) {
+            goto fail;
+        }
+    }
+    if (is_create) {
+        for (size_t i = 0; i < def->n_attrs; i++) {
+            const struct attr_def *attr = &def->attrs[i];
+            if (value_is_set(&obj->v[i]) || !(attr->flags & AF_POST)) {
+                continue;
+            }
+            if (attr->flags & AF_REQUIRED) {
+                error = neutron_error_create(
+                    NE_BAD_REQUEST, "HTTPBadRequest",
+                    "Failed to parse request. Required attribute '%s' not "
+                    "specified", attr->name);
+                goto fail;
+            }
+            if (attr->default_json) {
+                set_default(attr, &obj->v[i]);
+            }
+        }
+    }
+    *out = obj;
+    return NULL;
+
+fail:
+    res_obj_destroy(obj);
+    return error;
+}
