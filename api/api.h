@@ -26,6 +26,9 @@ struct api_resource_link {
 void api_extensions_register(const struct api_extension *, size_t n);
 void api_resources_register(const struct api_resource_link *, size_t n);
 
+/* Registers the L2 core's resources and extensions (api/l2_api.c). */
+void api_l2_register(void);
+
 /* Registers all route tables, extensions and resources.  Idempotent. */
 void api_init(void);
 

@@ -68,40 +68,6 @@ json_parse(const char *text, size_t len, int max_depth, yajl_val *out)
     return NULL;
 }
 
-yajl_val
-json_get(yajl_val obj, const char *key)
-{
-    if (!YAJL_IS_OBJECT(obj)) {
-        return NULL;
-    }
-    for (size_t i = 0; i < obj->u.object.len; i++) {
-        if (!strcmp(obj->u.object.keys[i], key)) {
-            return obj->u.object.values[i];
-        }
-    }
-    return NULL;
-}
-
-const char *
-json_type_name(yajl_val v)
-{
-    if (!v || YAJL_IS_NULL(v)) {
-        return "null";
-    } else if (YAJL_IS_STRING(v)) {
-        return "string";
-    } else if (YAJL_IS_INTEGER(v)) {
-        return "integer";
-    } else if (YAJL_IS_NUMBER(v)) {
-        return "number";
-    } else if (YAJL_IS_OBJECT(v)) {
-        return "object";
-    } else if (YAJL_IS_ARRAY(v)) {
-        return "array";
-    } else {
-        return "boolean";
-    }
-}
-
 yajl_gen
 json_gen_create(void)
 {

@@ -20,12 +20,6 @@ struct neutron_error;
 struct neutron_error *json_parse(const char *text, size_t len, int max_depth,
                                  yajl_val *out);
 
-/* The member 'key' of object 'obj', or NULL (also when 'obj' is not an
- * object). */
-yajl_val json_get(yajl_val obj, const char *key);
-
-/* Name of a JSON value's type for messages ("string", "object", ...). */
-const char *json_type_name(yajl_val);
 
 /* Output. */
 yajl_gen json_gen_create(void);

@@ -8,6 +8,7 @@
 
 #include "api/api.h"
 #include "api/json.h"
+#include "core/jsonv.h"
 #include "api/request.h"
 #include "core/context.h"
 #include "core/log.h"
@@ -516,8 +517,8 @@ handle_create(struct api_request *req, const struct resource_def *def)
     if (!req->body) {
         return bad_request("%s", "Resource body required");
     }
-    yajl_val one = json_get(req->body, def->singular);
-    yajl_val many = json_get(req->body, def->plural);
+    yajl_val one = jsonv_member(req->body, def->singular);
+    yajl_val many = jsonv_member(req->body, def->plural);
     if (one) {
         items = one;
     } else if (YAJL_IS_ARRAY(many)) {
@@ -638,7 +639,7 @@ handle_update(struct api_request *req, const struct resource_def *def)
     if (error) {
         return error;
     }
-    yajl_val given = json_get(req->body, def->singular);
+    yajl_val given = jsonv_member(req->body, def->singular);
     if (!given) {
         return bad_request("Unable to find '%s' in request body",
                            def->singular);
@@ -792,7 +793,7 @@ handle_tags(struct api_request *req, const struct resource_def *def)
         error = check_tag(tag);
         a.tag = tag;
     } else if (req->method == API_PUT) {
-        yajl_val tags = json_get(req->body, "tags");
+        yajl_val tags = jsonv_member(req->body, "tags");
         if (!YAJL_IS_ARRAY(tags)) {
             return bad_request("%s", "Invalid input for tags. Reason: "
                                "a list of tags is required.");

@@ -410,10 +410,12 @@ handle_request(evhtp_request_t *r, void *arg)
     if (error) {
         char *body = json_error_body(error);
         req.status = neutron_error_http_status(error);
+        /* An internal error is the operator's business; a 503 (no free
+         * segment, database busy) is the service working as designed. */
         if (req.status >= 500) {
-            LOG_RL(LOG_LEVEL_ERR, "api", "%s %s %s: %s: %s", req.request_id,
-                   req.method_name, req.path ? req.path : "?", error->type,
-                   error->message);
+            LOG_RL(req.status == 503 ? LOG_LEVEL_WARN : LOG_LEVEL_ERR, "api",
+                   "%s %s %s: %s: %s", req.request_id, req.method_name,
+                   req.path ? req.path : "?", error->type, error->message);
         }
         evbuffer_add(r->buffer_out, body, strlen(body));
         free(body);
@@ -618,6 +620,9 @@ api_server_create(const struct config *cfg, struct event_base *base,
     srv->htp = evhtp_new(base, NULL);
     evhtp_set_gencb(srv->htp, handle_request, srv);
     evhtp_set_post_accept_cb(srv->htp, on_accept, srv);
+    /* Answers go out as headers then body: without TCP_NODELAY a large
+     * body waits ~40 ms for the client's delayed ACK. */
+    evhtp_enable_flag(srv->htp, EVHTP_FLAG_ENABLE_NODELAY);
     /* Slack over the limit so that we, not evhtp, answer 413 for bodies
      * slightly too large; evhtp cuts off anything far beyond. */
     evhtp_set_max_body_size(srv->htp, (uint64_t) cfg->max_request_body_size

@@ -157,4 +157,5 @@ api_init(void)
     }
     done = true;
     api_routes_register(version_routes, ARRAY_SIZE(version_routes));
+    api_l2_register();
 }

@@ -18,8 +18,10 @@ HADRON_DEPS=(
     mariadb-server mariadb-client sqlite3
     # tests
     libcmocka-dev libcurl4-openssl-dev curl wrk
-    # dataplane (netns driver)
-    iproute2 nftables
+    # dataplane: netns driver (netlink, nftables) and tests that ping
+    iproute2 nftables libmnl-dev libnftables-dev iputils-ping
+    # dataplane: DPDK driver (dpdk-doc: l3fwd sources for the comparison)
+    libdpdk-dev dpdk dpdk-doc
 )
 
 # One dpkg-query for all: "ii " = wanted install, installed, no error.

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/netaddr.h"
 #include "core/util.h"
 
 enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_MULTISTR };
@@ -79,6 +80,23 @@ static const struct opt opts[] = {
       0, 0),
     O("vxlan", "enable_vxlan", OPT_BOOL, vxlan_enable, "true", 0, 0),
     O("vxlan", "local_ip", OPT_STR, vxlan_local_ip, "", 0, 0),
+    O("service_providers", "service_provider", OPT_MULTISTR,
+      service_providers, NULL, 0, 0),
+    O("journal", "completed_retention", OPT_INT,
+      journal_completed_retention, "600", 0, 365 * 86400),
+    O("journal", "retry_backoff_initial_ms", OPT_INT,
+      journal_retry_backoff_initial_ms, "200", 1, 3600 * 1000),
+    O("journal", "retry_backoff_max", OPT_INT, journal_retry_backoff_max,
+      "60", 1, 86400),
+    O("journal", "max_attempts", OPT_INT, journal_max_attempts, "0", 0,
+      1000000),
+    O("journal", "poll_interval_ms", OPT_INT, journal_poll_interval_ms,
+      "200", 10, 60000),
+    O("journal", "health_interval_ms", OPT_INT, journal_health_interval_ms,
+      "5000", 10, 3600 * 1000),
+    O("journal", "claim_timeout", OPT_INT, journal_claim_timeout, "300", 1,
+      86400),
+    O("journal", "batch_size", OPT_INT, journal_batch_size, "64", 1, 1000),
 };
 
 static void
@@ -132,6 +150,31 @@ opt_set(struct config *cfg, const struct opt *o, const char *value)
     return xstrdup("bad option type");
 }
 
+/* True if the option table has a section named 'section'. */
+static bool
+section_known(const char *section)
+{
+    for (size_t i = 0; i < ARRAY_SIZE(opts); i++) {
+        if (!strcmp(opts[i].section, section)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void
+config_section_foreach(const struct config *cfg, const char *section,
+                       void (*fn)(const char *key, const char *value,
+                                  void *aux),
+                       void *aux)
+{
+    for (size_t i = 0; i < cfg->n_extra; i++) {
+        if (!strcmp(cfg->extra[i].section, section)) {
+            fn(cfg->extra[i].key, cfg->extra[i].value, aux);
+        }
+    }
+}
+
 static const struct opt *
 opt_find(const char *section, const char *name)
 {
@@ -176,6 +219,12 @@ config_destroy(struct config *cfg)
             list_clear(p);
         }
     }
+    for (size_t i = 0; i < cfg->n_extra; i++) {
+        free(cfg->extra[i].section);
+        free(cfg->extra[i].key);
+        free(cfg->extra[i].value);
+    }
+    free(cfg->extra);
     list_clear(&cfg->files);
     list_clear(&cfg->warnings);
     free(cfg);
@@ -187,6 +236,8 @@ struct load_ctx {
     FILE *file;
     int lineno;                 /* line last read, for messages */
     char *error;
+    size_t first_extra;         /* cfg->extra from this file on */
+    int *extra_lines;           /* line of each of them */
 };
 
 /* inih's line reader, counting lines: Debian's inih does not pass line
@@ -215,6 +266,20 @@ config_ini_line(void *ctx_, const char *section, const char *name,
         return 1;               /* a section header alone */
     }
     o = opt_find(section, name);
+    if (!o && !section_known(section)) {
+        /* Perhaps a driver's own section: kept, and reported at the end
+         * of the file unless a service_provider claims it. */
+        struct config *cfg = ctx->cfg;
+        size_t k = cfg->n_extra - ctx->first_extra;
+        cfg->extra = xrealloc(cfg->extra, (cfg->n_extra + 1)
+                                          * sizeof *cfg->extra);
+        cfg->extra[cfg->n_extra++] = (struct config_option) {
+            xstrdup(section), xstrdup(name), xstrdup(value) };
+        ctx->extra_lines = xrealloc(ctx->extra_lines,
+                                    (k + 1) * sizeof *ctx->extra_lines);
+        ctx->extra_lines[k] = lineno;
+        return 1;
+    }
     if (!o) {
         char *w = xasprintf("%s:%d: unknown option [%s] %s (ignored)",
                             ctx->path, lineno, section, name);
@@ -232,11 +297,58 @@ config_ini_line(void *ctx_, const char *section, const char *name,
     return 1;
 }
 
+/* True if a service_provider line of 'cfg' names 'section' as its
+ * provider name or driver (for a shared object: its file name without a
+ * "lib" prefix and ".so" suffix). */
+static bool
+section_claimed(const struct config *cfg, const char *section)
+{
+    size_t slen = strlen(section);
+
+    if (!cfg->service_providers.n && !strcmp(section, "noop")) {
+        return true;            /* the default provider's driver */
+    }
+    for (size_t i = 0; i < cfg->service_providers.n; i++) {
+        const char *p = cfg->service_providers.items[i];
+        for (int field = 0; field < 3 && p; field++) {
+            size_t len = strcspn(p, ":");
+            if (field == 1 && len == slen && !strncmp(p, section, len)) {
+                return true;
+            }
+            if (field == 2) {
+                /* A path: compare its file name, less "lib" and ".so". */
+                const char *base = p;
+                size_t blen = len;
+                for (const char *q = p; q < p + len; q++) {
+                    if (*q == '/') {
+                        base = q + 1;
+                        blen = len - (base - p);
+                    }
+                }
+                if (blen > 3 && !strncmp(base + blen - 3, ".so", 3)) {
+                    blen -= 3;
+                    if (blen > 3 && !strncmp(base, "lib", 3)) {
+                        base += 3;
+                        blen -= 3;
+                    }
+                }
+                if ((len == slen && !strncmp(p, section, len))
+                    || (blen == slen && !strncmp(base, section, blen))) {
+                    return true;
+                }
+            }
+            p = p[len] ? p + len + 1 : NULL;
+        }
+    }
+    return false;
+}
+
 char *
 config_load_file(struct config *cfg, const char *path)
 {
     FILE *f = fopen(path, "r");
-    struct load_ctx ctx = { .cfg = cfg, .path = path, .file = f };
+    struct load_ctx ctx = { .cfg = cfg, .path = path, .file = f,
+                            .first_extra = cfg->n_extra };
 
     if (!f) {
         return xasprintf("%s: cannot open configuration file: %s", path,
@@ -244,6 +356,17 @@ config_load_file(struct config *cfg, const char *path)
     }
     int rc = ini_parse_stream(config_read_line, &ctx, config_ini_line, &ctx);
     fclose(f);
+    for (size_t i = ctx.first_extra; i < cfg->n_extra; i++) {
+        const struct config_option *o = &cfg->extra[i];
+        if (!section_claimed(cfg, o->section)) {
+            char *w = xasprintf("%s:%d: unknown option [%s] %s (ignored)",
+                                path, ctx.extra_lines[i - ctx.first_extra],
+                                o->section, o->key);
+            list_append(&cfg->warnings, w);
+            free(w);
+        }
+    }
+    free(ctx.extra_lines);
     if (ctx.error) {
         return ctx.error;
     }
@@ -266,6 +389,11 @@ config_validate(const struct config *cfg)
     }
     if (!*cfg->connection) {
         return xstrdup("[database] connection must not be empty");
+    }
+    uint8_t mac[6];
+    if (!mac_parse(cfg->base_mac, mac)) {
+        return xasprintf("[DEFAULT] base_mac: '%s' is not a MAC address",
+                         cfg->base_mac);
     }
     return NULL;
 }

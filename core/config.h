@@ -19,6 +19,13 @@ struct config_list {
     size_t n;
 };
 
+/* One option of a section that the option table does not know. */
+struct config_option {
+    char *section;
+    char *key;
+    char *value;
+};
+
 struct config {
     /* [DEFAULT] */
     char *bind_host;
@@ -64,6 +71,31 @@ struct config {
     bool vxlan_enable;
     char *vxlan_local_ip;
 
+    /* [journal] (core/journal.h) */
+    int journal_completed_retention;    /* s a completed row is kept; 0 =
+                                         * deleted when it completes */
+    int journal_retry_backoff_initial_ms;   /* first back-off of a RETRY */
+    int journal_retry_backoff_max;      /* s, cap of the doubling back-off */
+    int journal_max_attempts;           /* attempts before a row that keeps
+                                         * answering RETRY fails; 0 = no
+                                         * limit */
+    int journal_poll_interval_ms;       /* look for rows committed by other
+                                         * servers this often */
+    int journal_health_interval_ms;     /* ask each driver's health() */
+    int journal_claim_timeout;          /* s after which another server's
+                                         * 'processing' row is taken back */
+    int journal_batch_size;             /* rows (of distinct routers) per
+                                         * claim */
+
+    /* [service_providers] service_provider lines, in order (parsed by
+     * flavors/registry.c; none = "L3_ROUTER_NAT:noop:noop:default"). */
+    struct config_list service_providers;
+
+    /* Options of sections the table does not know, in file order: the
+     * flavor drivers' own sections ([noop], [<provider name>], ...). */
+    struct config_option *extra;
+    size_t n_extra;
+
     /* Files loaded, and warnings about options we do not know. */
     struct config_list files;
     struct config_list warnings;
@@ -76,8 +108,19 @@ void config_destroy(struct config *);
 /* Loads 'path' over 'cfg'.  Returns NULL on success, else a malloc'd
  * message ("FILE:LINE: bad value for [section] key: ...", or the file
  * cannot be read).  Unknown sections and options do not fail the load; they
- * are appended to cfg->warnings for the caller to report. */
+ * are appended to cfg->warnings for the caller to report.  Options of a
+ * section the table does not know are also kept in cfg->extra, and not
+ * reported when a service_provider line names that section (its provider
+ * name, or its driver: a built-in name or a shared object's file name
+ * without "lib" and ".so"): they are that driver's options. */
 char *config_load_file(struct config *cfg, const char *path);
+
+/* Calls 'fn' for every option of section 'section' kept in cfg->extra,
+ * in file order (a key given twice comes twice, the later last). */
+void config_section_foreach(const struct config *cfg, const char *section,
+                            void (*fn)(const char *key, const char *value,
+                                       void *aux),
+                            void *aux);
 
 /* Checks values that depend on each other, after all files are loaded.
  * Returns NULL or a malloc'd message. */

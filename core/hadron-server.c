@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "l2/l2.h"
 
 struct daemon {
     struct event_base *base;
@@ -139,6 +140,12 @@ prepare_database(const struct config *cfg)
     }
     LOG_INFO("db", "%s database at schema version %d",
              db_engine_name(db_engine(db)), version);
+    char *error = l2_sync_allocations(db, cfg);
+    if (error) {
+        LOG_ERR("l2", "%s", error);
+        free(error);
+        goto out;
+    }
     ok = true;
 out:
     db_close(db);
@@ -227,6 +234,12 @@ main(int argc, char *argv[])
 
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
+    char *l2_error = l2_init(cfg);
+    if (l2_error) {
+        LOG_ERR("l2", "%s", l2_error);
+        free(l2_error);
+        goto out;
+    }
     if (!prepare_database(cfg)) {
         goto out;
     }

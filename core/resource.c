@@ -1,5 +1,6 @@
 /* core/resource.c: see resource.h.  Messages follow Neutron's wording so
  * that clients and people see what they would see there. */
+#include "core/jsonv.h"
 #include "core/resource.h"
 
 #include <stdarg.h>
@@ -29,6 +30,8 @@ res_obj_create(const struct resource_def *def)
 
     obj->def = def;
     obj->v = xcalloc(def->n_attrs, sizeof *obj->v);
+    obj->aux = NULL;
+    obj->aux_free = NULL;
     return obj;
 }
 
@@ -40,6 +43,9 @@ res_obj_destroy(struct res_obj *obj)
             value_clear(&obj->v[i]);
         }
         free(obj->v);
+        if (obj->aux_free) {
+            obj->aux_free(obj->aux);
+        }
         free(obj);
     }
 }
@@ -164,29 +170,6 @@ invalid_attr(const struct attr_def *attr, const char *reason)
     return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
                                 "Invalid input for %s. Reason: %s.",
                                 attr->name, reason);
-}
-
-/* A short text for 'v' in messages. */
-static void
-describe(yajl_val v, char *buf, size_t size)
-{
-    if (YAJL_IS_STRING(v)) {
-        snprintf(buf, size, "%.200s", v->u.string);
-    } else if (YAJL_IS_INTEGER(v)) {
-        snprintf(buf, size, "%lld", YAJL_GET_INTEGER(v));
-    } else if (YAJL_IS_NUMBER(v)) {
-        snprintf(buf, size, "%.60s", v->u.number.r);
-    } else if (YAJL_IS_TRUE(v)) {
-        snprintf(buf, size, "True");
-    } else if (YAJL_IS_FALSE(v)) {
-        snprintf(buf, size, "False");
-    } else if (YAJL_IS_NULL(v)) {
-        snprintf(buf, size, "None");
-    } else if (YAJL_IS_ARRAY(v)) {
-        snprintf(buf, size, "[...]");
-    } else {
-        snprintf(buf, size, "{...}");
-    }
 }
 
 struct neutron_error *
@@ -316,7 +299,7 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
             value_set_bool(out, YAJL_GET_INTEGER(v) == 1);
             return NULL;
         }
-        describe(v, what, sizeof what);
+        jsonv_describe(v, what, sizeof what);
         return invalid_input("'%s' cannot be converted to boolean", what);
     case AT_INT:
         if (YAJL_IS_INTEGER(v)) {
@@ -326,11 +309,11 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
         if (YAJL_IS_STRING(v)) {
             return resource_convert_text(attr, v->u.string, out);
         }
-        describe(v, what, sizeof what);
+        jsonv_describe(v, what, sizeof what);
         return invalid_input("'%s' is not an integer", what);
     case AT_JSON:
         if (!YAJL_IS_ARRAY(v) && !YAJL_IS_OBJECT(v)) {
-            describe(v, what, sizeof what);
+            jsonv_describe(v, what, sizeof what);
             char reason[300];
             snprintf(reason, sizeof reason, "'%s' is not a list", what);
             return invalid_attr(attr, reason);
@@ -345,7 +328,7 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
     case AT_MAC:
         if (!YAJL_IS_STRING(v)) {
             char reason[300];
-            describe(v, what, sizeof what);
+            jsonv_describe(v, what, sizeof what);
             snprintf(reason, sizeof reason, "'%s' is not a valid %s", what,
                      attr->type == AT_STRING ? "string"
                      : attr->type == AT_UUID ? "UUID"
@@ -380,6 +363,36 @@ set_default(const struct attr_def *attr, struct value *out)
         str_to_int64(d, INT64_MIN, INT64_MAX, &i);
         value_set_int(out, i);
     }
+}
+
+/* True if 'v' equals the attribute's default (scalars only). */
+static bool
+value_equals_default(const struct attr_def *attr, const struct value *v)
+{
+    struct value d = { 0 };
+    bool equal = false;
+
+    set_default(attr, &d);
+    if (d.kind == v->kind) {
+        switch (d.kind) {
+        case VALUE_BOOL:
+            equal = d.b == v->b;
+            break;
+        case VALUE_INT:
+            equal = d.i == v->i;
+            break;
+        case VALUE_STRING:
+            equal = !strcmp(d.s, v->s);
+            break;
+        case VALUE_NULL:
+            equal = true;
+            break;
+        default:
+            break;
+        }
+    }
+    value_clear(&d);
+    return equal;
 }
 
 struct neutron_error *
@@ -427,16 +440,20 @@ resource_validate(const struct resource_def *def, yajl_val given,
                                          "%s", key);
             goto fail;
         }
-        if ((attr->flags & AF_ADMIN_WRITE) && !is_admin) {
+        error = resource_convert(attr, given->u.object.values[i],
+                                 &obj->v[idx]);
+        if (error) {
+            goto fail;
+        }
+        /* As Neutron's policy engine: on create, giving an admin-only
+         * attribute its default value is not "setting" it. */
+        if ((attr->flags & AF_ADMIN_WRITE) && !is_admin
+            && !(is_create && attr->default_json
+                 && value_equals_default(attr, &obj->v[idx]))) {
             error = neutron_error_create(
                 NE_FORBIDDEN, "PolicyNotAuthorized",
                 "(rule:%s_%s:%s) is disallowed by policy",
                 is_create ? "create" : "update", def->singular, key);
-            goto fail;
-        }
-        error = resource_convert(attr, given->u.object.values[i],
-                                 &obj->v[idx]);
-        if (error) {
             goto fail;
         }
     }

@@ -90,6 +90,12 @@ struct value {
 struct res_obj {
     const struct resource_def *def;
     struct value *v;            /* def->n_attrs values */
+    /* Private to the resource's service: what its create/update/remove op
+     * leaves for its after_* op (work to do after the commit).  NULL
+     * unless the service sets it; res_obj_clone() does not copy it and
+     * res_obj_destroy() passes it to 'aux_free' (if nonnull). */
+    void *aux;
+    void (*aux_free)(void *aux);
 };
 
 /* What a service does for a resource.  Each op gets the caller's context

@@ -236,7 +236,9 @@ apitest_server_stop(struct apitest_server *srv)
     if (exit_status != 0) {
         fail_msg("hadron-server exited with status %d", exit_status);
     }
-    testdb_drop(srv->db_url);
+    if (!srv->keep_db) {
+        testdb_drop(srv->db_url);
+    }
     free(srv->db_url);
     remove_files(srv);
     free(srv);
@@ -446,6 +448,19 @@ apitest_assert_error__(const struct apitest_resp *resp, long status,
                  ct ? ct : "(none)");
     }
     free(ct);
+}
+
+void
+apitest_assert_error_text__(const struct apitest_resp *resp, long status,
+                            const char *type, const char *text,
+                            const char *file, int line)
+{
+    apitest_assert_error__(resp, status, type, file, line);
+    const char *msg = jstr(resp->json, "NeutronError/message");
+    if (text && (!msg || !strstr(msg, text))) {
+        fail_msg("%s:%d: expected '%s' in '%s'", file, line, text,
+                 msg ? msg : "(none)");
+    }
 }
 
 char *

@@ -23,6 +23,7 @@ struct apitest_server {
     char stderr_path[300];
     char *db_url;
     bool allow_errors;          /* ERR lines in the log do not fail stop */
+    bool keep_db;               /* stop leaves the database (shared) */
     void *curl;
 };
 
@@ -78,6 +79,14 @@ char *apitest_resp_header(const struct apitest_resp *, const char *name);
     apitest_assert_error__(RESP, STATUS, TYPE, __FILE__, __LINE__)
 void apitest_assert_error__(const struct apitest_resp *, long status,
                             const char *type, const char *file, int line);
+
+/* Asserts a NeutronError with 'status', 'type' (if nonnull) and 'text'
+ * (if nonnull) somewhere in its message. */
+#define assert_error_text(RESP, STATUS, TYPE, TEXT)                     \
+    apitest_assert_error_text__(RESP, STATUS, TYPE, TEXT, __FILE__, __LINE__)
+void apitest_assert_error_text__(const struct apitest_resp *, long status,
+                                 const char *type, const char *text,
+                                 const char *file, int line);
 
 /* Asserts the status, printing the body when it differs. */
 #define assert_status(RESP, STATUS)                                     \

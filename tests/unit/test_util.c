@@ -9,6 +9,7 @@
 
 #include "api/auth.h"
 #include "api/json.h"
+#include "core/jsonv.h"
 #include "api/request.h"
 #include "core/neutron_error.h"
 #include "core/util.h"
@@ -86,9 +87,9 @@ test_json_parse_ok(void **state)
     yajl_val v;
 
     assert_null(json_parse(text, strlen(text), 32, &v));
-    assert_string_equal(YAJL_GET_STRING(json_get(json_get(v, "network"),
-                                                 "name")), "n1");
-    assert_null(json_get(v, "absent"));
+    yajl_val net = jsonv_member(v, "network");
+    assert_string_equal(YAJL_GET_STRING(jsonv_member(net, "name")), "n1");
+    assert_null(jsonv_member(v, "absent"));
     yajl_tree_free(v);
 }
 

@@ -1,0 +1,1014 @@
+/* backends/dpdk/control.c: the hadron-dpdk control protocol.
+ *
+ * A request is a JSON object {"op": NAME, ...}; the commands are one static
+ * table.  Each handler reads its arguments, applies them to the dp through
+ * its configuration API and writes its result fields into the reply, which
+ * is already open as {"id": ..., "ok": true, ...}; on failure the partial
+ * reply is discarded and an error reply is built instead.  Parsed requests
+ * are freed before ctl_handle() returns. */
+#include "backends/dpdk/control.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ether.h>
+#include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
+
+#include "backends/dpdk/dataplane.h"
+
+#define CTL_MAX_DEPTH 8
+
+#ifndef HADRON_VERSION
+#define HADRON_VERSION "unknown"
+#endif
+
+/* Error kinds, with the names replies carry. */
+#define CTL_ERRORS(E)                                                       \
+    E(BAD_REQUEST, "BadRequest")                                            \
+    E(NOT_FOUND, "NotFound")                                                \
+    E(CONFLICT, "Conflict")                                                 \
+    E(UNAVAILABLE, "Unavailable")                                           \
+    E(INTERNAL, "Internal")
+
+enum ctl_status {
+    CTL_OK,
+#define CTL_ERR_ENUM__(KIND, NAME) CTL_##KIND,
+    CTL_ERRORS(CTL_ERR_ENUM__)
+};
+
+static const char *const ctl_status_names[] = {
+    [CTL_OK] = "OK",
+#define CTL_ERR_NAME__(KIND, NAME) [CTL_##KIND] = NAME,
+    CTL_ERRORS(CTL_ERR_NAME__)
+};
+
+struct ctl_router {
+    bool in_use;
+    char name[CTL_NAME_MAX];
+};
+
+struct ctl_port {
+    bool in_use;
+    char name[CTL_NAME_MAX];
+    char devspec[CTL_DEVSPEC_MAX];
+    struct dp_port_config cfg;
+};
+
+struct ctl {
+    struct dp *dp;
+    const struct ctl_port_class *class;
+    void *aux;
+    struct ctl_router routers[DP_MAX_ROUTERS];  /* by dp router index */
+    struct ctl_port ports[DP_MAX_PORTS];        /* by DPDK port id */
+};
+
+/* A request being handled. */
+struct req {
+    struct ctl *ctl;
+    yajl_val root;
+    yajl_gen out;               /* reply, open inside its top-level map */
+    char msg[256];              /* error message */
+};
+
+static enum ctl_status
+fail(struct req *r, enum ctl_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static enum ctl_status
+fail(struct req *r, enum ctl_status st, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(r->msg, sizeof r->msg, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+/* Maps a dp errno to a reply. */
+static enum ctl_status
+fail_errno(struct req *r, int error, const char *what)
+{
+    switch (error) {
+    case 0:
+        return CTL_OK;
+    case EINVAL:
+        return fail(r, CTL_BAD_REQUEST, "%s: invalid value", what);
+    case ENOENT:
+        return fail(r, CTL_NOT_FOUND, "%s: not found", what);
+    case EEXIST:
+        return fail(r, CTL_CONFLICT, "%s: conflicts with existing "
+                    "configuration", what);
+    case ENOSPC:
+    case ENOMEM:
+        return fail(r, CTL_UNAVAILABLE, "%s: table full or out of memory",
+                    what);
+    default:
+        return fail(r, CTL_INTERNAL, "%s: %s", what, strerror(error));
+    }
+}
+
+/* --- Reading arguments. --- */
+
+static yajl_val
+arg(const struct req *r, const char *key)
+{
+    const char *path[] = { key, NULL };
+    return yajl_tree_get(r->root, path, yajl_t_any);
+}
+
+/* Reads string 'key' into '*s'.  Missing is an error only if 'required'. */
+static enum ctl_status
+arg_str(struct req *r, const char *key, bool required, size_t max,
+        const char **s)
+{
+    yajl_val v = arg(r, key);
+
+    *s = NULL;
+    if (!v) {
+        return required ? fail(r, CTL_BAD_REQUEST, "%s: required", key)
+                        : CTL_OK;
+    }
+    if (!YAJL_IS_STRING(v)) {
+        return fail(r, CTL_BAD_REQUEST, "%s: must be a string", key);
+    }
+    const char *str = YAJL_GET_STRING(v);
+    size_t len = strlen(str);
+    if (!len || len >= max) {
+        return fail(r, CTL_BAD_REQUEST, "%s: must be 1 to %zu characters",
+                    key, max - 1);
+    }
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char) str[i] < 0x20 || str[i] == 0x7f) {
+            return fail(r, CTL_BAD_REQUEST, "%s: control character", key);
+        }
+    }
+    *s = str;
+    return CTL_OK;
+}
+
+static enum ctl_status
+arg_name(struct req *r, const char *key, bool required, const char **s)
+{
+    return arg_str(r, key, required, CTL_NAME_MAX, s);
+}
+
+static bool
+parse_ip(const char *s, uint32_t *ip)
+{
+    struct in_addr a;
+
+    if (inet_pton(AF_INET, s, &a) != 1) {
+        return false;
+    }
+    *ip = ntohl(a.s_addr);
+    return true;
+}
+
+static enum ctl_status
+arg_ip(struct req *r, const char *key, bool required, bool *present,
+       uint32_t *ip)
+{
+    const char *s;
+    enum ctl_status st = arg_str(r, key, required, 16, &s);
+
+    if (present) {
+        *present = s != NULL;
+    }
+    if (st || !s) {
+        return st;
+    }
+    if (!parse_ip(s, ip)) {
+        return fail(r, CTL_BAD_REQUEST, "%s: not an IPv4 address", key);
+    }
+    return CTL_OK;
+}
+
+/* Reads "a.b.c.d/len". */
+static enum ctl_status
+arg_cidr(struct req *r, const char *key, uint32_t *ip, uint8_t *plen)
+{
+    const char *s;
+    char buf[19];
+    enum ctl_status st = arg_str(r, key, true, sizeof buf, &s);
+
+    if (st) {
+        return st;
+    }
+    memcpy(buf, s, strlen(s) + 1);
+    char *slash = strchr(buf, '/');
+    if (!slash || !slash[1] || strlen(slash + 1) > 2) {
+        return fail(r, CTL_BAD_REQUEST, "%s: expected address/prefixlen",
+                    key);
+    }
+    *slash = '\0';
+    unsigned int n = 0;
+    for (const char *p = slash + 1; *p; p++) {
+        if (*p < '0' || *p > '9') {
+            return fail(r, CTL_BAD_REQUEST, "%s: bad prefix length", key);
+        }
+        n = n * 10 + (*p - '0');
+    }
+    if (n > 32 || !parse_ip(buf, ip)) {
+        return fail(r, CTL_BAD_REQUEST, "%s: bad address or prefix length",
+                    key);
+    }
+    *plen = n;
+    return CTL_OK;
+}
+
+static enum ctl_status
+arg_mac(struct req *r, const char *key, struct rte_ether_addr *mac)
+{
+    const char *s;
+    enum ctl_status st = arg_str(r, key, true, 18, &s);
+
+    if (st) {
+        return st;
+    }
+    if (strlen(s) != 17 || rte_ether_unformat_addr(s, mac) < 0) {
+        return fail(r, CTL_BAD_REQUEST, "%s: expected xx:xx:xx:xx:xx:xx",
+                    key);
+    }
+    if (!rte_is_unicast_ether_addr(mac) || rte_is_zero_ether_addr(mac)) {
+        return fail(r, CTL_BAD_REQUEST, "%s: must be a unicast address", key);
+    }
+    return CTL_OK;
+}
+
+static enum ctl_status
+arg_uint(struct req *r, const char *key, long long min, long long max,
+         long long def, long long *out)
+{
+    yajl_val v = arg(r, key);
+
+    *out = def;
+    if (!v) {
+        return CTL_OK;
+    }
+    if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < min
+        || YAJL_GET_INTEGER(v) > max) {
+        return fail(r, CTL_BAD_REQUEST, "%s: must be an integer in "
+                    "[%lld, %lld]", key, min, max);
+    }
+    *out = YAJL_GET_INTEGER(v);
+    return CTL_OK;
+}
+
+static enum ctl_status
+arg_bool(struct req *r, const char *key, bool *out)
+{
+    yajl_val v = arg(r, key);
+
+    *out = false;
+    if (!v) {
+        return CTL_OK;
+    }
+    if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+        return fail(r, CTL_BAD_REQUEST, "%s: must be true or false", key);
+    }
+    *out = YAJL_IS_TRUE(v);
+    return CTL_OK;
+}
+
+/* --- Names. --- */
+
+static int64_t
+router_find(const struct ctl *ctl, const char *name)
+{
+    for (uint32_t i = 0; i < DP_MAX_ROUTERS; i++) {
+        if (ctl->routers[i].in_use && !strcmp(ctl->routers[i].name, name)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+static int32_t
+port_find(const struct ctl *ctl, const char *name)
+{
+    for (uint32_t i = 0; i < DP_MAX_PORTS; i++) {
+        if (ctl->ports[i].in_use && !strcmp(ctl->ports[i].name, name)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Reads the "router" argument and finds it. */
+static enum ctl_status
+arg_router(struct req *r, uint32_t *router)
+{
+    const char *name;
+    enum ctl_status st = arg_name(r, "router", true, &name);
+
+    if (st) {
+        return st;
+    }
+    int64_t i = router_find(r->ctl, name);
+    if (i < 0) {
+        return fail(r, CTL_NOT_FOUND, "router %s: not found", name);
+    }
+    *router = i;
+    return CTL_OK;
+}
+
+/* --- Writing replies. --- */
+
+static void
+gen_str(yajl_gen g, const char *s)
+{
+    yajl_gen_string(g, (const unsigned char *) s, strlen(s));
+}
+
+static void
+gen_kv_str(yajl_gen g, const char *k, const char *v)
+{
+    gen_str(g, k);
+    gen_str(g, v);
+}
+
+static void
+gen_kv_uint(yajl_gen g, const char *k, uint64_t v)
+{
+    char buf[24];
+    int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long) v);
+    gen_str(g, k);
+    yajl_gen_number(g, buf, n);
+}
+
+static void
+gen_kv_bool(yajl_gen g, const char *k, bool v)
+{
+    gen_str(g, k);
+    yajl_gen_bool(g, v);
+}
+
+static void
+gen_kv_ip(yajl_gen g, const char *k, uint32_t ip, int plen)
+{
+    char buf[24];
+    snprintf(buf, sizeof buf, plen >= 0 ? "%u.%u.%u.%u/%d" : "%u.%u.%u.%u",
+             ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff, plen);
+    gen_kv_str(g, k, buf);
+}
+
+/* --- Commands. --- */
+
+static enum ctl_status
+cmd_ping(struct req *r)
+{
+    gen_kv_str(r->out, "version", HADRON_VERSION);
+    return CTL_OK;
+}
+
+static enum ctl_status
+cmd_router_add(struct req *r)
+{
+    struct ctl *ctl = r->ctl;
+    const char *name;
+    enum ctl_status st = arg_name(r, "router", true, &name);
+    uint32_t idx = 0;
+    bool created = false;
+
+    if (st) {
+        return st;
+    }
+    int64_t found = router_find(ctl, name);
+    if (found >= 0) {
+        idx = found;
+    } else {
+        int error = dp_router_create(ctl->dp, &idx);
+        if (error) {
+            return fail_errno(r, error, "router_add");
+        }
+        ctl->routers[idx].in_use = true;
+        snprintf(ctl->routers[idx].name, sizeof ctl->routers[idx].name, "%s",
+                 name);
+        created = true;
+    }
+    gen_kv_uint(r->out, "index", idx);
+    gen_kv_bool(r->out, "created", created);
+    return CTL_OK;
+}
+
+static void
+port_close(struct ctl *ctl, uint16_t port)
+{
+    dp_port_del(ctl->dp, port);
+    ctl->class->close(ctl->aux, port);
+    memset(&ctl->ports[port], 0, sizeof ctl->ports[port]);
+}
+
+static enum ctl_status
+cmd_router_del(struct req *r)
+{
+    struct ctl *ctl = r->ctl;
+    const char *name;
+    enum ctl_status st = arg_name(r, "router", true, &name);
+
+    if (st) {
+        return st;
+    }
+    int64_t idx = router_find(ctl, name);
+    if (idx >= 0) {
+        for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
+            if (ctl->ports[p].in_use && ctl->ports[p].cfg.router == idx) {
+                port_close(ctl, p);
+            }
+        }
+        dp_router_destroy(ctl->dp, idx);
+        memset(&ctl->routers[idx], 0, sizeof ctl->routers[idx]);
+    }
+    gen_kv_bool(r->out, "existed", idx >= 0);
+    return CTL_OK;
+}
+
+static enum ctl_status
+cmd_port_add(struct req *r)
+{
+    struct ctl *ctl = r->ctl;
+    const char *name, *devspec;
+    struct dp_port_config cfg = { 0 };
+    long long mtu;
+    enum ctl_status st;
+
+    if ((st = arg_router(r, &cfg.router))
+        || (st = arg_name(r, "port", true, &name))
+        || (st = arg_str(r, "device", true, CTL_DEVSPEC_MAX, &devspec))
+        || (st = arg_mac(r, "mac", &cfg.mac))
+        || (st = arg_cidr(r, "ip", &cfg.ip, &cfg.plen))
+        || (st = arg_uint(r, "mtu", 68, 9000, 1500, &mtu))
+        || (st = arg_bool(r, "external", &cfg.external))) {
+        return st;
+    }
+    cfg.mtu = mtu;
+
+    int32_t idx = port_find(ctl, name);
+    if (idx >= 0) {
+        struct ctl_port *p = &ctl->ports[idx];
+        if (p->cfg.router != cfg.router || strcmp(p->devspec, devspec)) {
+            return fail(r, CTL_CONFLICT, "port %s: exists on another router "
+                        "or device; delete it first", name);
+        }
+        int error = dp_port_set(ctl->dp, idx, &cfg);
+        if (error) {
+            return fail_errno(r, error, name);
+        }
+        p->cfg = cfg;
+        gen_kv_uint(r->out, "dpdk_port", idx);
+        gen_kv_bool(r->out, "created", false);
+        return CTL_OK;
+    }
+
+    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+        if (ctl->ports[i].in_use && !strcmp(ctl->ports[i].devspec, devspec)) {
+            return fail(r, CTL_CONFLICT, "device %s: used by port %s",
+                        devspec, ctl->ports[i].name);
+        }
+    }
+    uint16_t port = 0;
+    char err[128] = "";
+    int error = ctl->class->open(ctl->aux, devspec, &cfg.mac, cfg.mtu, &port,
+                                 err, sizeof err);
+    if (error) {
+        return fail(r, error == EINVAL ? CTL_BAD_REQUEST : CTL_UNAVAILABLE,
+                    "device %s: %s", devspec, err[0] ? err : strerror(error));
+    }
+    if (port >= DP_MAX_PORTS || ctl->ports[port].in_use) {
+        ctl->class->close(ctl->aux, port);
+        return fail(r, CTL_INTERNAL, "device %s: port id %u unusable",
+                    devspec, port);
+    }
+    error = dp_port_set(ctl->dp, port, &cfg);
+    if (error) {
+        ctl->class->close(ctl->aux, port);
+        return fail_errno(r, error, name);
+    }
+    struct ctl_port *p = &ctl->ports[port];
+    p->in_use = true;
+    p->cfg = cfg;
+    snprintf(p->name, sizeof p->name, "%s", name);
+    snprintf(p->devspec, sizeof p->devspec, "%s", devspec);
+    gen_kv_uint(r->out, "dpdk_port", port);
+    gen_kv_bool(r->out, "created", true);
+    return CTL_OK;
+}
+
+static enum ctl_status
+cmd_port_del(struct req *r)
+{
+    const char *name;
+    enum ctl_status st = arg_name(r, "port", true, &name);
+
+    if (st) {
+        return st;
+    }
+    int32_t idx = port_find(r->ctl, name);
+    if (idx >= 0) {
+        port_close(r->ctl, idx);
+    }
+    gen_kv_bool(r->out, "existed", idx >= 0);
+    return CTL_OK;
+}
+
+static enum ctl_status
+route_args(struct req *r, uint32_t *router, uint32_t *prefix, uint8_t *plen,
+           uint32_t *gw)
+{
+    enum ctl_status st;
+
+    if ((st = arg_router(r, router))
+        || (st = arg_cidr(r, "destination", prefix, plen))
+        || (st = arg_ip(r, "nexthop", true, NULL, gw))) {
+        return st;
+    }
+    return CTL_OK;
+}
+
+static enum ctl_status
+cmd_route_add(struct req *r)
+{
+    uint32_t router = 0, prefix = 0, gw = 0;
+    uint8_t plen;
+    enum ctl_status st = route_args(r, &router, &prefix, &plen, &gw);
+
+    if (st) {
+        return st;
+    }
+    return fail_errno(r, dp_route_add(r->ctl->dp, router, prefix, plen, gw),
+                      "route_add");
+}
+
+static enum ctl_status
+cmd_route_del(struct req *r)
+{
+    uint32_t router = 0, prefix = 0, gw = 0;
+    uint8_t plen;
+    enum ctl_status st = route_args(r, &router, &prefix, &plen, &gw);
+
+    if (st) {
+        return st;
+    }
+    int error = dp_route_del(r->ctl->dp, router, prefix, plen, gw);
+    gen_kv_bool(r->out, "existed", !error);
+    return CTL_OK;
+}
+
+static enum ctl_status
+cmd_snat_set(struct req *r)
+{
+    struct ctl *ctl = r->ctl;
+    uint32_t router = 0, ip = 0;
+    bool present;
+    enum ctl_status st;
+
+    if ((st = arg_router(r, &router))
+        || (st = arg_ip(r, "ip", false, &present, &ip))) {
+        return st;
+    }
+    if (!present) {
+        for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+            const struct ctl_port *p = &ctl->ports[i];
+            if (p->in_use && p->cfg.router == router && p->cfg.external) {
+                ip = p->cfg.ip;
+                present = true;
+            }
+        }
+        if (!present) {
+            return fail(r, CTL_BAD_REQUEST, "snat_set: no ip given and the "
+                        "router has no external port");
+        }
+    }
+    st = fail_errno(r, dp_snat_set(ctl->dp, router, ip), "snat_set");
+    if (!st) {
+        gen_kv_ip(r->out, "ip", ip, -1);
+    }
+    return st;
+}
+
+static enum ctl_status
+cmd_snat_clear(struct req *r)
+{
+    uint32_t router = 0;
+    enum ctl_status st = arg_router(r, &router);
+
+    if (st) {
+        return st;
+    }
+    gen_kv_bool(r->out, "existed", !dp_snat_clear(r->ctl->dp, router));
+    return CTL_OK;
+}
+
+static enum ctl_status
+cmd_fip_add(struct req *r)
+{
+    uint32_t router = 0, fip = 0, fixed = 0;
+    enum ctl_status st;
+
+    if ((st = arg_router(r, &router))
+        || (st = arg_ip(r, "floating_ip", true, NULL, &fip))
+        || (st = arg_ip(r, "fixed_ip", true, NULL, &fixed))) {
+        return st;
+    }
+    return fail_errno(r, dp_fip_add(r->ctl->dp, router, fip, fixed),
+                      "fip_add");
+}
+
+static enum ctl_status
+cmd_fip_del(struct req *r)
+{
+    uint32_t router = 0, fip = 0;
+    enum ctl_status st;
+
+    if ((st = arg_router(r, &router))
+        || (st = arg_ip(r, "floating_ip", true, NULL, &fip))) {
+        return st;
+    }
+    gen_kv_bool(r->out, "existed", !dp_fip_del(r->ctl->dp, router, fip));
+    return CTL_OK;
+}
+
+static enum ctl_status
+arg_port(struct req *r, uint16_t *port)
+{
+    const char *name;
+    enum ctl_status st = arg_name(r, "port", true, &name);
+
+    if (st) {
+        return st;
+    }
+    int32_t idx = port_find(r->ctl, name);
+    if (idx < 0) {
+        return fail(r, CTL_NOT_FOUND, "port %s: not found", name);
+    }
+    *port = idx;
+    return CTL_OK;
+}
+
+static enum ctl_status
+cmd_neigh_add(struct req *r)
+{
+    uint16_t port = 0;
+    uint32_t ip = 0;
+    struct rte_ether_addr mac;
+    enum ctl_status st;
+
+    if ((st = arg_port(r, &port))
+        || (st = arg_ip(r, "ip", true, NULL, &ip))
+        || (st = arg_mac(r, "mac", &mac))) {
+        return st;
+    }
+    return fail_errno(r, dp_neigh_add(r->ctl->dp, port, ip, &mac),
+                      "neigh_add");
+}
+
+static enum ctl_status
+cmd_neigh_del(struct req *r)
+{
+    uint16_t port = 0;
+    uint32_t ip = 0;
+    enum ctl_status st;
+
+    if ((st = arg_port(r, &port)) || (st = arg_ip(r, "ip", true, NULL, &ip))) {
+        return st;
+    }
+    gen_kv_bool(r->out, "existed", !dp_neigh_del(r->ctl->dp, port, ip));
+    return CTL_OK;
+}
+
+#define GEN_COUNTER__(NAME) gen_kv_uint(g, #NAME, s.NAME);
+
+static enum ctl_status
+cmd_counters(struct req *r)
+{
+    struct ctl *ctl = r->ctl;
+    yajl_gen g = r->out;
+    const char *only_router, *only_port;
+    enum ctl_status st;
+
+    if ((st = arg_name(r, "router", false, &only_router))
+        || (st = arg_name(r, "port", false, &only_port))) {
+        return st;
+    }
+    if (only_router && router_find(ctl, only_router) < 0) {
+        return fail(r, CTL_NOT_FOUND, "router %s: not found", only_router);
+    }
+    if (only_port && port_find(ctl, only_port) < 0) {
+        return fail(r, CTL_NOT_FOUND, "port %s: not found", only_port);
+    }
+
+    if (!only_router && !only_port) {
+        struct dp_global_stats s;
+        dp_global_stats_get(ctl->dp, &s);
+        gen_str(g, "global");
+        yajl_gen_map_open(g);
+        DP_GLOBAL_COUNTERS(GEN_COUNTER__)
+        yajl_gen_map_close(g);
+    }
+
+    gen_str(g, "routers");
+    yajl_gen_map_open(g);
+    for (uint32_t i = 0; i < DP_MAX_ROUTERS && !only_port; i++) {
+        struct dp_router_stats s;
+        if (!ctl->routers[i].in_use
+            || (only_router && strcmp(only_router, ctl->routers[i].name))
+            || dp_router_stats_get(ctl->dp, i, &s)) {
+            continue;
+        }
+        gen_str(g, ctl->routers[i].name);
+        yajl_gen_map_open(g);
+        DP_ROUTER_COUNTERS(GEN_COUNTER__)
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_map_close(g);
+
+    gen_str(g, "ports");
+    yajl_gen_map_open(g);
+    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+        const struct ctl_port *p = &ctl->ports[i];
+        struct dp_port_stats s;
+        if (!p->in_use
+            || (only_port && strcmp(only_port, p->name))
+            || (only_router
+                && strcmp(only_router, ctl->routers[p->cfg.router].name))
+            || dp_port_stats_get(ctl->dp, i, &s)) {
+            continue;
+        }
+        gen_str(g, p->name);
+        yajl_gen_map_open(g);
+        gen_kv_str(g, "router", ctl->routers[p->cfg.router].name);
+        gen_kv_uint(g, "dpdk_port", i);
+        DP_PORT_COUNTERS(GEN_COUNTER__)
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_map_close(g);
+    return CTL_OK;
+}
+
+/* Lists the configuration this ctl knows by name: routers and their ports. */
+static enum ctl_status
+cmd_dump(struct req *r)
+{
+    struct ctl *ctl = r->ctl;
+    yajl_gen g = r->out;
+
+    gen_str(g, "routers");
+    yajl_gen_map_open(g);
+    for (uint32_t i = 0; i < DP_MAX_ROUTERS; i++) {
+        if (!ctl->routers[i].in_use) {
+            continue;
+        }
+        gen_str(g, ctl->routers[i].name);
+        yajl_gen_map_open(g);
+        gen_kv_uint(g, "index", i);
+        gen_str(g, "ports");
+        yajl_gen_map_open(g);
+        for (uint16_t k = 0; k < DP_MAX_PORTS; k++) {
+            const struct ctl_port *p = &ctl->ports[k];
+            char mac[RTE_ETHER_ADDR_FMT_SIZE];
+            if (!p->in_use || p->cfg.router != i) {
+                continue;
+            }
+            gen_str(g, p->name);
+            yajl_gen_map_open(g);
+            gen_kv_str(g, "device", p->devspec);
+            gen_kv_uint(g, "dpdk_port", k);
+            rte_ether_format_addr(mac, sizeof mac, &p->cfg.mac);
+            gen_kv_str(g, "mac", mac);
+            gen_kv_ip(g, "ip", p->cfg.ip, p->cfg.plen);
+            gen_kv_uint(g, "mtu", p->cfg.mtu);
+            gen_kv_bool(g, "external", p->cfg.external);
+            yajl_gen_map_close(g);
+        }
+        yajl_gen_map_close(g);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_map_close(g);
+    return CTL_OK;
+}
+
+static const struct ctl_command {
+    const char *op;
+    enum ctl_status (*handler)(struct req *);
+} ctl_commands[] = {
+    { "ping", cmd_ping },
+    { "router_add", cmd_router_add },
+    { "router_del", cmd_router_del },
+    { "port_add", cmd_port_add },
+    { "port_del", cmd_port_del },
+    { "route_add", cmd_route_add },
+    { "route_del", cmd_route_del },
+    { "snat_set", cmd_snat_set },
+    { "snat_clear", cmd_snat_clear },
+    { "fip_add", cmd_fip_add },
+    { "fip_del", cmd_fip_del },
+    { "neigh_add", cmd_neigh_add },
+    { "neigh_del", cmd_neigh_del },
+    { "counters", cmd_counters },
+    { "dump", cmd_dump },
+};
+
+/* --- Requests. --- */
+
+/* True if 'text' nests arrays/objects no deeper than CTL_MAX_DEPTH (yajl's
+ * tree free recurses, so depth is bounded before parsing). */
+static bool
+depth_ok(const char *text, size_t len)
+{
+    bool in_str = false, esc = false;
+    int depth = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (in_str) {
+            if (esc) {
+                esc = false;
+            } else if (c == '\\') {
+                esc = true;
+            } else if (c == '"') {
+                in_str = false;
+            }
+        } else if (c == '"') {
+            in_str = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > CTL_MAX_DEPTH) {
+                return false;
+            }
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return true;
+}
+
+static char *
+gen_finish(yajl_gen g)
+{
+    const unsigned char *buf;
+    size_t len;
+
+    yajl_gen_get_buf(g, &buf, &len);
+    char *s = malloc(len + 1);
+    if (!s) {
+        abort();
+    }
+    memcpy(s, buf, len);
+    s[len] = '\0';
+    yajl_gen_free(g);
+    return s;
+}
+
+static yajl_gen
+reply_open(yajl_val id)
+{
+    yajl_gen g = yajl_gen_alloc(NULL);
+
+    if (!g) {
+        abort();
+    }
+    yajl_gen_map_open(g);
+    if (id) {
+        gen_str(g, "id");
+        if (YAJL_IS_STRING(id)) {
+            gen_str(g, YAJL_GET_STRING(id));
+        } else if (YAJL_IS_INTEGER(id)) {
+            yajl_gen_integer(g, YAJL_GET_INTEGER(id));
+        } else {
+            yajl_gen_null(g);
+        }
+    }
+    return g;
+}
+
+static char *
+reply_error(yajl_val id, enum ctl_status st, const char *msg)
+{
+    yajl_gen g = reply_open(id);
+
+    gen_kv_bool(g, "ok", false);
+    gen_str(g, "error");
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "type", ctl_status_names[st]);
+    gen_kv_str(g, "message", msg);
+    yajl_gen_map_close(g);
+    yajl_gen_map_close(g);
+    return gen_finish(g);
+}
+
+char *
+ctl_handle(struct ctl *ctl, const char *text, size_t len)
+{
+    struct req r = { .ctl = ctl };
+    char errbuf[128] = "";
+    char *reply;
+
+    if (len > CTL_REQUEST_MAX) {
+        return reply_error(NULL, CTL_BAD_REQUEST, "request too large");
+    }
+    if (memchr(text, '\0', len)) {
+        return reply_error(NULL, CTL_BAD_REQUEST, "NUL byte in request");
+    }
+    if (!depth_ok(text, len)) {
+        return reply_error(NULL, CTL_BAD_REQUEST, "request nested too deep");
+    }
+    char *copy = malloc(len + 1);
+    if (!copy) {
+        abort();
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    r.root = yajl_tree_parse(copy, errbuf, sizeof errbuf);
+    free(copy);
+    if (!r.root) {
+        /* yajl's message spans lines; keep the first. */
+        errbuf[strcspn(errbuf, "\r\n")] = '\0';
+        char msg[160];
+        snprintf(msg, sizeof msg, "invalid JSON: %s", errbuf);
+        return reply_error(NULL, CTL_BAD_REQUEST, msg);
+    }
+    if (!YAJL_IS_OBJECT(r.root)) {
+        reply = reply_error(NULL, CTL_BAD_REQUEST,
+                            "request must be a JSON object");
+        goto out;
+    }
+    yajl_val id = arg(&r, "id");
+    if (id && !YAJL_IS_STRING(id) && !YAJL_IS_INTEGER(id)) {
+        reply = reply_error(NULL, CTL_BAD_REQUEST,
+                            "id: must be a string or an integer");
+        goto out;
+    }
+    const char *op;
+    enum ctl_status st = arg_name(&r, "op", true, &op);
+    if (st) {
+        reply = reply_error(id, st, r.msg);
+        goto out;
+    }
+    const struct ctl_command *cmd = NULL;
+    for (size_t i = 0; i < sizeof ctl_commands / sizeof ctl_commands[0];
+         i++) {
+        if (!strcmp(op, ctl_commands[i].op)) {
+            cmd = &ctl_commands[i];
+            break;
+        }
+    }
+    if (!cmd) {
+        snprintf(r.msg, sizeof r.msg, "op %s: unknown command", op);
+        reply = reply_error(id, CTL_BAD_REQUEST, r.msg);
+        goto out;
+    }
+
+    r.out = reply_open(id);
+    gen_kv_bool(r.out, "ok", true);
+    gen_kv_str(r.out, "op", cmd->op);
+    st = cmd->handler(&r);
+    if (st) {
+        yajl_gen_free(r.out);
+        reply = reply_error(id, st, r.msg);
+        goto out;
+    }
+    yajl_gen_map_close(r.out);
+    reply = gen_finish(r.out);
+out:
+    yajl_tree_free(r.root);
+    return reply;
+}
+
+struct ctl *
+ctl_create(struct dp *dp, const struct ctl_port_class *class, void *aux)
+{
+    struct ctl *ctl = calloc(1, sizeof *ctl);
+
+    if (!ctl) {
+        abort();
+    }
+    ctl->dp = dp;
+    ctl->class = class;
+    ctl->aux = aux;
+    return ctl;
+}
+
+void
+ctl_destroy(struct ctl *ctl)
+{
+    if (!ctl) {
+        return;
+    }
+    for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
+        if (ctl->ports[p].in_use) {
+            port_close(ctl, p);
+        }
+    }
+    for (uint32_t i = 0; i < DP_MAX_ROUTERS; i++) {
+        if (ctl->routers[i].in_use) {
+            dp_router_destroy(ctl->dp, i);
+        }
+    }
+    free(ctl);
+}

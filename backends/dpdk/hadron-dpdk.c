@@ -1,0 +1,569 @@
+/* backends/dpdk/hadron-dpdk.c: the hadron-dpdk dataplane process.
+ *
+ *   hadron-dpdk --socket PATH [OPTIONS] [-- EAL ARGUMENTS]
+ *
+ * One lcore runs everything, run to completion: receive a burst from each
+ * port, push it through the packet path (dataplane.h), transmit, and every
+ * millisecond or so serve the control socket (control.h, PROTOCOL.md).
+ * Control commands therefore run between bursts and the packet path needs
+ * no locks.  Ports are DPDK vdevs (net_tap, net_af_packet, ...) created and
+ * removed at run time through rte_dev_probe()/rte_eal_hotplug_remove().
+ * SIGTERM or SIGINT stops the loop; ports are closed and EAL cleaned up.
+ *
+ * Without EAL arguments it runs with "-l 0 --no-huge -m 256 --no-pci
+ * --file-prefix hadron-dpdk-PID".  Each router's LPM reserves 64 MiB of DPDK
+ * memory (the DIR-24-8 table), so -m bounds the number of routers:
+ * -m 256 fits two, plan about 70 MiB per router plus 100 MiB. */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_dev.h>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+
+#include "backends/dpdk/control.h"
+#include "backends/dpdk/dataplane.h"
+#include "core/log.h"
+
+#define MOD "hadron-dpdk"
+#define MAX_CLIENTS 16
+#define RX_BURST 32
+#define NB_RXD 1024
+#define NB_TXD 1024
+
+static volatile sig_atomic_t stop_requested;
+
+/* --- Ports: the DPDK side of the ctl port class. --- */
+
+struct ports {
+    struct rte_mempool *pool;
+    bool open[DP_MAX_PORTS];
+    char name[DP_MAX_PORTS][RTE_DEV_NAME_MAX_LEN];
+};
+
+static int
+dpdk_port_open(void *aux, const char *devspec,
+               const struct rte_ether_addr *mac, uint16_t mtu,
+               uint16_t *portp, char *err, size_t err_size)
+{
+    struct ports *ports = aux;
+    char name[RTE_DEV_NAME_MAX_LEN];
+    size_t n = strcspn(devspec, ",");
+    uint16_t port;
+    int rc;
+
+    if (strncmp(devspec, "net_", 4) || n >= sizeof name || n <= 4) {
+        snprintf(err, err_size, "expected a DPDK vdev such as "
+                 "net_tap0,iface=NAME");
+        return EINVAL;
+    }
+    memcpy(name, devspec, n);
+    name[n] = '\0';
+
+    rc = rte_dev_probe(devspec);
+    if (rc < 0) {
+        snprintf(err, err_size, "probe failed: %s", rte_strerror(-rc));
+        return EINVAL;
+    }
+    if (rte_eth_dev_get_port_by_name(name, &port)) {
+        snprintf(err, err_size, "probed but no ethdev named %s", name);
+        rte_eal_hotplug_remove("vdev", name);
+        return EINVAL;
+    }
+    if (port >= DP_MAX_PORTS) {
+        snprintf(err, err_size, "port id %u out of range", port);
+        goto fail;
+    }
+
+    struct rte_eth_conf conf = { 0 };
+    uint16_t nb_rxd = NB_RXD, nb_txd = NB_TXD;
+    int socket = rte_eth_dev_socket_id(port);
+    if (socket < 0) {
+        socket = (int) rte_socket_id();
+    }
+    if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) < 0
+        || (rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd)) < 0
+        || (rc = rte_eth_rx_queue_setup(port, 0, nb_rxd, socket, NULL,
+                                        ports->pool)) < 0
+        || (rc = rte_eth_tx_queue_setup(port, 0, nb_txd, socket, NULL)) < 0) {
+        snprintf(err, err_size, "configure failed: %s", rte_strerror(-rc));
+        goto fail;
+    }
+    /* Best effort: the dataplane filters by its own MAC, so the device only
+     * needs to pass frames for it (promiscuous) and carry the MTU.  The
+     * device's own MAC is left alone: on a TAP in a Linux bridge it would
+     * become a local bridge address and swallow our traffic. */
+    rte_eth_promiscuous_enable(port);
+    rte_eth_dev_set_mtu(port, mtu);
+    (void) mac;
+    if ((rc = rte_eth_dev_start(port)) < 0) {
+        snprintf(err, err_size, "start failed: %s", rte_strerror(-rc));
+        goto fail;
+    }
+    ports->open[port] = true;
+    snprintf(ports->name[port], sizeof ports->name[port], "%s", name);
+    *portp = port;
+    LOG_INFO(MOD, "port %u: %s started", port, devspec);
+    return 0;
+
+fail:
+    rte_eth_dev_close(port);
+    rte_eal_hotplug_remove("vdev", name);
+    return EIO;
+}
+
+static void
+dpdk_port_close(void *aux, uint16_t port)
+{
+    struct ports *ports = aux;
+
+    if (port >= DP_MAX_PORTS || !ports->open[port]) {
+        return;
+    }
+    rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);
+    rte_eal_hotplug_remove("vdev", ports->name[port]);
+    ports->open[port] = false;
+    LOG_INFO(MOD, "port %u: %s removed", port, ports->name[port]);
+}
+
+static const struct ctl_port_class dpdk_port_class = {
+    .type = "dpdk",
+    .open = dpdk_port_open,
+    .close = dpdk_port_close,
+};
+
+/* --- Control socket: newline-framed JSON, one reply line per request. --- */
+
+struct client {
+    int fd;                     /* -1 if the slot is free */
+    char *in;                   /* [CTL_REQUEST_MAX + 1] */
+    size_t in_len;
+    char *out;
+    size_t out_len, out_cap;
+    bool closing;               /* close once 'out' is written */
+};
+
+struct server {
+    int fd;
+    struct client clients[MAX_CLIENTS];
+    struct ctl *ctl;
+};
+
+static int
+server_open(struct server *s, const char *path)
+{
+    struct sockaddr_un sa = { .sun_family = AF_UNIX };
+
+    if (strlen(path) >= sizeof sa.sun_path) {
+        return ENAMETOOLONG;
+    }
+    memcpy(sa.sun_path, path, strlen(path) + 1);
+    s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (s->fd < 0) {
+        return errno;
+    }
+    unlink(path);
+    mode_t old = umask(0077);
+    int rc = bind(s->fd, (struct sockaddr *) &sa, sizeof sa);
+    umask(old);
+    if (rc < 0 || listen(s->fd, MAX_CLIENTS) < 0) {
+        int error = errno;
+        close(s->fd);
+        s->fd = -1;
+        return error;
+    }
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        s->clients[i].fd = -1;
+    }
+    return 0;
+}
+
+static void
+client_close(struct client *c)
+{
+    close(c->fd);
+    free(c->in);
+    free(c->out);
+    *c = (struct client) { .fd = -1 };
+}
+
+static void
+client_queue(struct client *c, const char *text, size_t len)
+{
+    if (c->out_len + len + 1 > c->out_cap) {
+        size_t cap = (c->out_len + len + 1) * 2;
+        char *out = realloc(c->out, cap);
+        if (!out) {
+            abort();
+        }
+        c->out = out;
+        c->out_cap = cap;
+    }
+    memcpy(c->out + c->out_len, text, len);
+    c->out_len += len;
+    c->out[c->out_len++] = '\n';
+}
+
+/* Handles every complete line in 'c's input. */
+static void
+client_process(struct server *s, struct client *c)
+{
+    size_t start = 0;
+
+    for (;;) {
+        char *nl = memchr(c->in + start, '\n', c->in_len - start);
+        if (!nl) {
+            break;
+        }
+        size_t len = nl - (c->in + start);
+        if (len && c->in[start + len - 1] == '\r') {
+            len--;
+        }
+        if (len) {
+            char *reply = ctl_handle(s->ctl, c->in + start, len);
+            client_queue(c, reply, strlen(reply));
+            free(reply);
+        }
+        start = nl + 1 - c->in;
+    }
+    memmove(c->in, c->in + start, c->in_len - start);
+    c->in_len -= start;
+    if (c->in_len > CTL_REQUEST_MAX) {
+        const char *e = "{\"ok\":false,\"error\":{\"type\":\"BadRequest\","
+                        "\"message\":\"request too large\"}}";
+        client_queue(c, e, strlen(e));
+        c->in_len = 0;
+        c->closing = true;
+    }
+}
+
+static void
+client_io(struct server *s, struct client *c, short revents)
+{
+    if (revents & (POLLIN | POLLHUP | POLLERR)) {
+        for (;;) {
+            ssize_t n = read(c->fd, c->in + c->in_len,
+                             CTL_REQUEST_MAX + 1 - c->in_len);
+            if (n > 0) {
+                c->in_len += n;
+                client_process(s, c);
+                if (c->closing) {
+                    break;
+                }
+                continue;
+            }
+            if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+                c->closing = true;
+            }
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+    }
+    while (c->out_len) {
+        ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL);
+        if (n < 0) {
+            if (errno == EAGAIN || errno == EINTR) {
+                return;
+            }
+            c->out_len = 0;
+            c->closing = true;
+            break;
+        }
+        memmove(c->out, c->out + n, c->out_len - n);
+        c->out_len -= n;
+    }
+    if (c->closing) {
+        client_close(c);
+    }
+}
+
+/* Serves the control socket without blocking. */
+static void
+server_poll(struct server *s)
+{
+    struct pollfd pfd[MAX_CLIENTS + 1];
+    int map[MAX_CLIENTS + 1];
+    int n = 0;
+
+    pfd[n] = (struct pollfd) { .fd = s->fd, .events = POLLIN };
+    map[n++] = -1;
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        struct client *c = &s->clients[i];
+        if (c->fd >= 0) {
+            pfd[n] = (struct pollfd) {
+                .fd = c->fd,
+                .events = POLLIN | (c->out_len ? POLLOUT : 0),
+            };
+            map[n++] = i;
+        }
+    }
+    if (poll(pfd, n, 0) <= 0) {
+        return;
+    }
+    for (int k = 1; k < n; k++) {
+        if (pfd[k].revents) {
+            client_io(s, &s->clients[map[k]], pfd[k].revents);
+        }
+    }
+    if (pfd[0].revents & POLLIN) {
+        for (;;) {
+            int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+            if (fd < 0) {
+                break;
+            }
+            int i;
+            for (i = 0; i < MAX_CLIENTS && s->clients[i].fd >= 0; i++) {
+                continue;
+            }
+            if (i == MAX_CLIENTS) {
+                LOG_RL(LOG_LEVEL_WARN, MOD, "control: too many clients");
+                close(fd);
+                continue;
+            }
+            s->clients[i] = (struct client) {
+                .fd = fd, .in = malloc(CTL_REQUEST_MAX + 1),
+            };
+            if (!s->clients[i].in) {
+                abort();
+            }
+        }
+    }
+}
+
+static void
+server_close(struct server *s, const char *path)
+{
+    for (int i = 0; i < MAX_CLIENTS; i++) {
+        if (s->clients[i].fd >= 0) {
+            client_close(&s->clients[i]);
+        }
+    }
+    if (s->fd >= 0) {
+        close(s->fd);
+        unlink(path);
+    }
+}
+
+/* --- Main loop. --- */
+
+static void
+tx_flush(struct dp *dp, struct dp_tx *tx)
+{
+    for (uint16_t i = 0; i < tx->n_ports; i++) {
+        uint16_t p = tx->ports[i];
+        uint16_t sent = rte_eth_tx_burst(p, 0, tx->pkts[p], tx->n[p]);
+        if (sent < tx->n[p]) {
+            dp_tx_done(dp, p, tx, sent);
+            rte_pktmbuf_free_bulk(&tx->pkts[p][sent], tx->n[p] - sent);
+        }
+    }
+    dp_tx_reset(tx);
+}
+
+static void
+on_signal(int sig)
+{
+    (void) sig;
+    stop_requested = 1;
+}
+
+static void
+usage(FILE *f)
+{
+    fprintf(f,
+            "usage: hadron-dpdk --socket PATH [OPTIONS] [-- EAL ARGUMENTS]\n"
+            "  --socket PATH      control socket (newline-framed JSON)\n"
+            "  --log FILE         log file (default: stderr)\n"
+            "  --max-routers N    routers (default 64; each LPM: 64 MiB)\n"
+            "  --max-flows N      NAT sessions (default 262144)\n"
+            "  --mbufs N          mbufs in the pool (default 16383)\n"
+            "  --busy-poll        never sleep when idle\n"
+            "  --debug            debug logging\n"
+            "Default EAL arguments: -l 0 --no-huge -m 256 --no-pci "
+            "--file-prefix hadron-dpdk-PID\n");
+}
+
+int
+main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        { "socket", required_argument, NULL, 's' },
+        { "log", required_argument, NULL, 'L' },
+        { "max-routers", required_argument, NULL, 'R' },
+        { "max-flows", required_argument, NULL, 'F' },
+        { "mbufs", required_argument, NULL, 'M' },
+        { "busy-poll", no_argument, NULL, 'b' },
+        { "debug", no_argument, NULL, 'd' },
+        { "help", no_argument, NULL, 'h' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *sock_path = NULL, *log_path = NULL;
+    unsigned long max_routers = 64, max_flows = 262144, n_mbufs = 16383;
+    bool busy_poll = false;
+    int opt;
+
+    while ((opt = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+        char *end;
+        switch (opt) {
+        case 's':
+            sock_path = optarg;
+            break;
+        case 'L':
+            log_path = optarg;
+            break;
+        case 'R':
+        case 'F':
+        case 'M': {
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || !v) {
+                fprintf(stderr, "hadron-dpdk: bad number %s\n", optarg);
+                return 2;
+            }
+            *(opt == 'R' ? &max_routers : opt == 'F' ? &max_flows
+              : &n_mbufs) = v;
+            break;
+        }
+        case 'b':
+            busy_poll = true;
+            break;
+        case 'd':
+            log_set_debug(true);
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!sock_path) {
+        usage(stderr);
+        return 2;
+    }
+    if (log_open(log_path)) {
+        fprintf(stderr, "hadron-dpdk: cannot open log %s\n", log_path);
+        return 1;
+    }
+
+    /* EAL arguments: those after "--", or the defaults. */
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "hadron-dpdk-%d", (int) getpid());
+    char *defaults[] = { argv[0], "-l", "0", "--no-huge", "-m", "256",
+                         "--no-pci", "--file-prefix", prefix };
+    char **eal_argv = defaults;
+    int eal_argc = (int) (sizeof defaults / sizeof defaults[0]);
+    if (optind < argc) {
+        eal_argv = &argv[optind - 1];
+        eal_argv[0] = argv[0];
+        eal_argc = argc - optind + 1;
+    }
+    if (rte_eal_init(eal_argc, eal_argv) < 0) {
+        LOG_ERR(MOD, "EAL init failed: %s", rte_strerror(rte_errno));
+        return 1;
+    }
+
+    int rc = 1;
+    struct ports ports = { 0 };
+    struct server server = { .fd = -1 };
+    struct dp *dp = NULL;
+    struct dp_tx *tx = calloc(1, sizeof *tx);
+    struct dp_config cfg;
+
+    ports.pool = rte_pktmbuf_pool_create("hadron_mbufs", n_mbufs, 256, 0,
+                                         RTE_MBUF_DEFAULT_BUF_SIZE,
+                                         (int) rte_socket_id());
+    if (!ports.pool || !tx) {
+        LOG_ERR(MOD, "mbuf pool: %s", rte_strerror(rte_errno));
+        goto out;
+    }
+    dp_config_default(&cfg);
+    cfg.name = "hd";
+    cfg.socket_id = (int) rte_socket_id();
+    cfg.max_routers = max_routers;
+    cfg.max_flows = max_flows;
+    dp = dp_create(&cfg, ports.pool);
+    if (!dp) {
+        LOG_ERR(MOD, "dataplane: %s", rte_strerror(rte_errno));
+        goto out;
+    }
+    server.ctl = ctl_create(dp, &dpdk_port_class, &ports);
+    int error = server_open(&server, sock_path);
+    if (error) {
+        LOG_ERR(MOD, "control socket %s: %s", sock_path, strerror(error));
+        goto out;
+    }
+
+    struct sigaction sa = { .sa_handler = on_signal };
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    LOG_INFO(MOD, "running on lcore %u, control socket %s, tsc %llu Hz",
+             rte_lcore_id(), sock_path,
+             (unsigned long long) rte_get_tsc_hz());
+
+    uint64_t hz = rte_get_tsc_hz();
+    uint64_t ctl_interval = hz / 1000;
+    uint64_t last_ctl = 0;
+    unsigned int idle = 0;
+    struct rte_mbuf *pkts[RX_BURST];
+
+    while (!stop_requested) {
+        uint64_t now = rte_rdtsc();
+        unsigned int got = 0;
+
+        dp_tick(dp, now, tx);
+        tx_flush(dp, tx);
+        for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
+            if (!ports.open[p]) {
+                continue;
+            }
+            uint16_t n = rte_eth_rx_burst(p, 0, pkts, RX_BURST);
+            if (n) {
+                got += n;
+                dp_process_burst(dp, p, pkts, n, tx);
+                tx_flush(dp, tx);
+            }
+        }
+        if (now - last_ctl >= ctl_interval) {
+            last_ctl = now;
+            server_poll(&server);
+        }
+        if (got) {
+            idle = 0;
+        } else if (!busy_poll && ++idle > 1000) {
+            rte_delay_us_sleep(100);
+        }
+    }
+    LOG_INFO(MOD, "stopping");
+    rc = 0;
+
+out:
+    server_close(&server, sock_path);
+    ctl_destroy(server.ctl);
+    dp_destroy(dp);
+    rte_mempool_free(ports.pool);
+    free(tx);
+    rte_eal_cleanup();
+    return rc;
+}

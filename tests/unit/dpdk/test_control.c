@@ -1,0 +1,634 @@
+/* tests/unit/dpdk/test_control.c: the hadron-dpdk control protocol.
+ *
+ * Drives ctl_handle() with JSON text as the flavor driver would, over a real
+ * dp and a fake port class (no devices), and checks the replies: every
+ * command, idempotency, and bad input, which must get an error reply and
+ * never a crash.  One EAL per process (--no-huge --no-pci). */
+#include "backends/dpdk/control.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <rte_mempool.h>
+#include <rte_udp.h>
+#include <yajl/yajl_tree.h>
+
+#include "backends/dpdk/dataplane.h"
+
+/* RTE_IPV4() shifts an int: undefined for a first octet above 127. */
+#define IPV4(A, B, C, D)                                                    \
+    ((uint32_t) (A) << 24 | (uint32_t) (B) << 16 | (uint32_t) (C) << 8      \
+     | (uint32_t) (D))
+
+static struct rte_mempool *pool;
+static unsigned int mbufs_at_setup;     /* a failed test's leaks stay its */
+static struct dp *dp;
+static struct ctl *ctl;
+static yajl_val reply;
+static char *reply_text;
+
+/* --- A fake port class: "fake:N" opens DPDK port N, "fail" fails. --- */
+
+static unsigned int n_open, n_close;
+static bool is_open[DP_MAX_PORTS];
+
+static int
+fake_open(void *aux, const char *devspec, const struct rte_ether_addr *mac,
+          uint16_t mtu, uint16_t *port, char *err, size_t err_size)
+{
+    unsigned int n;
+
+    if (sscanf(devspec, "fake:%u", &n) != 1 || n >= DP_MAX_PORTS) {
+        snprintf(err, err_size, "no such device");
+        return EINVAL;
+    }
+    assert_false(is_open[n]);
+    is_open[n] = true;
+    n_open++;
+    *port = n;
+    return 0;
+}
+
+static void
+fake_close(void *aux, uint16_t port)
+{
+    assert_true(is_open[port]);
+    is_open[port] = false;
+    n_close++;
+}
+
+static const struct ctl_port_class fake_class = {
+    .type = "fake",
+    .open = fake_open,
+    .close = fake_close,
+};
+
+/* --- Calling. --- */
+
+static void
+reply_free(void)
+{
+    yajl_tree_free(reply);
+    free(reply_text);
+    reply = NULL;
+    reply_text = NULL;
+}
+
+/* Sends 'len' bytes of 'req'; the reply must be one line of valid JSON. */
+static yajl_val
+call_n(const char *req, size_t len)
+{
+    char err[128];
+
+    reply_free();
+    reply_text = ctl_handle(ctl, req, len);
+    assert_non_null(reply_text);
+    assert_null(strchr(reply_text, '\n'));
+    reply = yajl_tree_parse(reply_text, err, sizeof err);
+    if (!reply) {
+        fail_msg("reply is not JSON: %s", reply_text);
+    }
+    return reply;
+}
+
+static yajl_val
+call(const char *req)
+{
+    return call_n(req, strlen(req));
+}
+
+static yajl_val
+get(yajl_val v, const char *k1, const char *k2, const char *k3)
+{
+    const char *path[] = { k1, k2, k3, NULL };
+    return yajl_tree_get(v, path, yajl_t_any);
+}
+
+static void
+assert_ok(const char *req)
+{
+    call(req);
+    if (!YAJL_IS_TRUE(get(reply, "ok", NULL, NULL))) {
+        fail_msg("%s -> %s", req, reply_text);
+    }
+}
+
+static void
+assert_err_n(const char *req, size_t len, const char *type)
+{
+    call_n(req, len);
+    yajl_val t = get(reply, "error", "type", NULL);
+    if (!YAJL_IS_FALSE(get(reply, "ok", NULL, NULL)) || !YAJL_IS_STRING(t)
+        || strcmp(t->u.string, type)) {
+        fail_msg("%.80s -> %s (wanted %s)", req, reply_text, type);
+    }
+    assert_true(YAJL_IS_STRING(get(reply, "error", "message", NULL)));
+}
+
+static void
+assert_err(const char *req, const char *type)
+{
+    assert_err_n(req, strlen(req), type);
+}
+
+static bool
+reply_bool(const char *key)
+{
+    yajl_val v = get(reply, key, NULL, NULL);
+    assert_true(YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v));
+    return YAJL_IS_TRUE(v);
+}
+
+static long long
+reply_int(const char *k1, const char *k2, const char *k3)
+{
+    yajl_val v = get(reply, k1, k2, k3);
+    if (!YAJL_IS_INTEGER(v)) {
+        fail_msg("%s/%s/%s not an integer in %s", k1, k2 ? k2 : "",
+                 k3 ? k3 : "", reply_text);
+    }
+    return YAJL_GET_INTEGER(v);
+}
+
+#define R1 "\"router\":\"r1\""
+#define PORT_INT "{\"op\":\"port_add\"," R1 ",\"port\":\"qr-1\"," \
+    "\"device\":\"fake:0\",\"mac\":\"fa:16:3e:00:00:01\"," \
+    "\"ip\":\"10.0.0.1/24\"}"
+#define PORT_EXT "{\"op\":\"port_add\"," R1 ",\"port\":\"qg-1\"," \
+    "\"device\":\"fake:1\",\"mac\":\"fa:16:3e:00:00:02\"," \
+    "\"ip\":\"203.0.113.2/24\",\"external\":true}"
+
+static int
+setup(void **state)
+{
+    struct dp_config c;
+
+    dp_config_default(&c);
+    c.name = "c";
+    c.max_routers = 4;
+    c.max_flows = 256;
+    c.max_neighbours = 64;
+    c.max_fips = 16;
+    c.lpm_rules = 32;
+    c.lpm_tbl8s = 8;
+    mbufs_at_setup = rte_mempool_in_use_count(pool);
+    dp = dp_create(&c, pool);
+    assert_non_null(dp);
+    ctl = ctl_create(dp, &fake_class, NULL);
+    n_open = n_close = 0;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    reply_free();
+    ctl_destroy(ctl);
+    dp_destroy(dp);
+    for (int i = 0; i < DP_MAX_PORTS; i++) {
+        assert_false(is_open[i]);
+    }
+    assert_int_equal(n_open, n_close);
+    assert_int_equal(rte_mempool_in_use_count(pool), mbufs_at_setup);
+    return 0;
+}
+
+/* --- Commands. --- */
+
+static void
+test_ping_echoes_id(void **state)
+{
+    assert_ok("{\"op\":\"ping\",\"id\":\"abc\"}");
+    assert_string_equal(YAJL_GET_STRING(get(reply, "id", NULL, NULL)), "abc");
+    assert_true(YAJL_IS_STRING(get(reply, "version", NULL, NULL)));
+    assert_ok("{\"id\":42,\"op\":\"ping\"}");
+    assert_int_equal(reply_int("id", NULL, NULL), 42);
+    assert_string_equal(YAJL_GET_STRING(get(reply, "op", NULL, NULL)),
+                        "ping");
+}
+
+static void
+test_router_add_del_idempotent(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_true(reply_bool("created"));
+    long long idx = reply_int("index", NULL, NULL);
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_false(reply_bool("created"));
+    assert_int_equal(reply_int("index", NULL, NULL), idx);
+    assert_ok("{\"op\":\"router_add\",\"router\":\"r2\"}");
+    assert_int_not_equal(reply_int("index", NULL, NULL), idx);
+
+    assert_ok("{\"op\":\"router_del\"," R1 "}");
+    assert_true(reply_bool("existed"));
+    assert_ok("{\"op\":\"router_del\"," R1 "}");
+    assert_false(reply_bool("existed"));
+    assert_err("{\"op\":\"route_add\"," R1 ",\"destination\":\"0.0.0.0/0\","
+               "\"nexthop\":\"1.2.3.4\"}", "NotFound");
+}
+
+static void
+test_router_table_full(void **state)
+{
+    char req[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(req, sizeof req, "{\"op\":\"router_add\",\"router\":\"r%d\"}",
+                 i);
+        assert_ok(req);
+    }
+    assert_err("{\"op\":\"router_add\",\"router\":\"r9\"}", "Unavailable");
+}
+
+static void
+test_port_add_del(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_ok(PORT_INT);
+    assert_true(reply_bool("created"));
+    assert_int_equal(reply_int("dpdk_port", NULL, NULL), 0);
+    assert_int_equal(n_open, 1);
+
+    /* Same again: fine, no second device. */
+    assert_ok(PORT_INT);
+    assert_false(reply_bool("created"));
+    assert_int_equal(n_open, 1);
+
+    /* Changing address and MTU updates in place. */
+    assert_ok("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-1\","
+              "\"device\":\"fake:0\",\"mac\":\"fa:16:3e:00:00:09\","
+              "\"ip\":\"10.0.5.1/24\",\"mtu\":1450}");
+    assert_int_equal(n_open, 1);
+    assert_ok("{\"op\":\"dump\"}");
+    yajl_val p = get(reply, "routers", "r1", "ports");
+    const char *path[] = { "qr-1", "mtu", NULL };
+    assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(p, path, yajl_t_number)),
+                     1450);
+    path[1] = "ip";
+    assert_string_equal(YAJL_GET_STRING(yajl_tree_get(p, path,
+                                                      yajl_t_string)),
+                        "10.0.5.1/24");
+    path[1] = "mac";
+    assert_string_equal(YAJL_GET_STRING(yajl_tree_get(p, path,
+                                                      yajl_t_string)),
+                        "FA:16:3E:00:00:09");
+
+    /* Another device under the same name, or the same device twice. */
+    assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-1\","
+               "\"device\":\"fake:3\",\"mac\":\"fa:16:3e:00:00:01\","
+               "\"ip\":\"10.0.0.1/24\"}", "Conflict");
+    assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-2\","
+               "\"device\":\"fake:0\",\"mac\":\"fa:16:3e:00:00:01\","
+               "\"ip\":\"10.0.9.1/24\"}", "Conflict");
+    /* Overlapping subnet: refused by the dp, device closed again. */
+    assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-3\","
+               "\"device\":\"fake:4\",\"mac\":\"fa:16:3e:00:00:01\","
+               "\"ip\":\"10.0.5.9/16\"}", "Conflict");
+    assert_false(is_open[4]);
+    /* The device cannot be opened. */
+    assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-4\","
+               "\"device\":\"bogus\",\"mac\":\"fa:16:3e:00:00:01\","
+               "\"ip\":\"10.0.7.1/24\"}", "BadRequest");
+    /* Unknown router. */
+    assert_err("{\"op\":\"port_add\",\"router\":\"nope\",\"port\":\"x\","
+               "\"device\":\"fake:5\",\"mac\":\"fa:16:3e:00:00:01\","
+               "\"ip\":\"10.0.7.1/24\"}", "NotFound");
+
+    assert_ok("{\"op\":\"port_del\",\"port\":\"qr-1\"}");
+    assert_true(reply_bool("existed"));
+    assert_ok("{\"op\":\"port_del\",\"port\":\"qr-1\"}");
+    assert_false(reply_bool("existed"));
+    assert_int_equal(n_close, n_open);
+}
+
+static void
+test_port_add_bad_values(void **state)
+{
+    static const char *const bad[] = {
+        "\"mac\":\"fa:16:3e:00:00\",\"ip\":\"10.0.0.1/24\"",
+        "\"mac\":\"ff:ff:ff:ff:ff:ff\",\"ip\":\"10.0.0.1/24\"",
+        "\"mac\":\"00:00:00:00:00:00\",\"ip\":\"10.0.0.1/24\"",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1\"",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1/33\"",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.256/24\"",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1/2x\"",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1/\"",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1/0\"",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"127.0.0.1/8\"",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1/24\",\"mtu\":10",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1/24\",\"mtu\":1e3",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1/24\","
+            "\"mtu\":99999999999999999999999",
+        "\"mac\":\"fa:16:3e:00:00:01\",\"ip\":\"10.0.0.1/24\","
+            "\"external\":\"yes\"",
+        "\"mac\":7,\"ip\":\"10.0.0.1/24\"",
+        "\"ip\":\"10.0.0.1/24\"",
+    };
+    char req[512];
+
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(req, sizeof req, "{\"op\":\"port_add\"," R1 ",\"port\":\"p\","
+                 "\"device\":\"fake:2\",%s}", bad[i]);
+        assert_err(req, "BadRequest");
+        assert_false(is_open[2]);
+    }
+}
+
+static void
+test_routes(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_ok(PORT_EXT);
+    const char *add = "{\"op\":\"route_add\"," R1 ",\"destination\":"
+                      "\"0.0.0.0/0\",\"nexthop\":\"203.0.113.1\"}";
+    assert_ok(add);
+    assert_ok(add);
+    assert_ok("{\"op\":\"route_add\"," R1 ",\"destination\":\"10.20.0.0/16\","
+              "\"nexthop\":\"203.0.113.9\"}");
+    const char *del = "{\"op\":\"route_del\"," R1 ",\"destination\":"
+                      "\"0.0.0.0/0\",\"nexthop\":\"203.0.113.1\"}";
+    assert_ok(del);
+    assert_true(reply_bool("existed"));
+    assert_ok(del);
+    assert_false(reply_bool("existed"));
+    assert_err("{\"op\":\"route_add\"," R1 ",\"destination\":\"10.0.0.0\","
+               "\"nexthop\":\"203.0.113.1\"}", "BadRequest");
+    assert_err("{\"op\":\"route_add\"," R1 ",\"destination\":\"10.0.0.0/8\"}",
+               "BadRequest");
+    assert_err("{\"op\":\"route_add\"," R1 ",\"destination\":\"10.0.0.0/8\","
+               "\"nexthop\":\"0.0.0.0\"}", "BadRequest");
+}
+
+static void
+test_snat(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_err("{\"op\":\"snat_set\"," R1 "}", "BadRequest");
+    assert_ok(PORT_EXT);
+    assert_ok("{\"op\":\"snat_set\"," R1 "}");
+    assert_string_equal(YAJL_GET_STRING(get(reply, "ip", NULL, NULL)),
+                        "203.0.113.2");
+    assert_ok("{\"op\":\"snat_set\"," R1 ",\"ip\":\"203.0.113.2\"}");
+    assert_ok("{\"op\":\"snat_set\"," R1 ",\"ip\":\"203.0.113.7\"}");
+    assert_string_equal(YAJL_GET_STRING(get(reply, "ip", NULL, NULL)),
+                        "203.0.113.7");
+    assert_err("{\"op\":\"snat_set\"," R1 ",\"ip\":\"224.0.0.1\"}",
+               "BadRequest");
+    assert_ok("{\"op\":\"snat_clear\"," R1 "}");
+    assert_true(reply_bool("existed"));
+    assert_ok("{\"op\":\"snat_clear\"," R1 "}");
+    assert_false(reply_bool("existed"));
+}
+
+static void
+test_fips(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    const char *add = "{\"op\":\"fip_add\"," R1 ",\"floating_ip\":"
+                      "\"203.0.113.50\",\"fixed_ip\":\"10.0.0.5\"}";
+    assert_ok(add);
+    assert_ok(add);
+    assert_err("{\"op\":\"fip_add\"," R1 ",\"floating_ip\":\"203.0.113.51\","
+               "\"fixed_ip\":\"10.0.0.5\"}", "Conflict");
+    assert_ok("{\"op\":\"fip_add\"," R1 ",\"floating_ip\":\"203.0.113.50\","
+              "\"fixed_ip\":\"10.0.0.6\"}");
+    const char *del = "{\"op\":\"fip_del\"," R1 ",\"floating_ip\":"
+                      "\"203.0.113.50\"}";
+    assert_ok(del);
+    assert_true(reply_bool("existed"));
+    assert_ok(del);
+    assert_false(reply_bool("existed"));
+    assert_err("{\"op\":\"fip_add\"," R1 ",\"floating_ip\":\"203.0.113.50\"}",
+               "BadRequest");
+}
+
+static void
+test_neighbours(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_ok(PORT_INT);
+    const char *add = "{\"op\":\"neigh_add\",\"port\":\"qr-1\",\"ip\":"
+                      "\"10.0.0.5\",\"mac\":\"fa:16:3e:aa:bb:cc\"}";
+    assert_ok(add);
+    assert_ok(add);
+    struct rte_ether_addr mac;
+    assert_true(dp_neigh_lookup(dp, 0, IPV4(10, 0, 0, 5), &mac));
+    assert_int_equal(mac.addr_bytes[5], 0xcc);
+    assert_ok("{\"op\":\"neigh_add\",\"port\":\"qr-1\",\"ip\":\"10.0.0.5\","
+              "\"mac\":\"fa:16:3e:aa:bb:dd\"}");
+    assert_true(dp_neigh_lookup(dp, 0, IPV4(10, 0, 0, 5), &mac));
+    assert_int_equal(mac.addr_bytes[5], 0xdd);
+    const char *del = "{\"op\":\"neigh_del\",\"port\":\"qr-1\",\"ip\":"
+                      "\"10.0.0.5\"}";
+    assert_ok(del);
+    assert_true(reply_bool("existed"));
+    assert_ok(del);
+    assert_false(reply_bool("existed"));
+    assert_err("{\"op\":\"neigh_add\",\"port\":\"nope\",\"ip\":\"10.0.0.5\","
+               "\"mac\":\"fa:16:3e:aa:bb:cc\"}", "NotFound");
+}
+
+static void
+test_router_del_cascades(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_ok(PORT_INT);
+    assert_ok(PORT_EXT);
+    assert_ok("{\"op\":\"snat_set\"," R1 "}");
+    assert_ok("{\"op\":\"fip_add\"," R1 ",\"floating_ip\":\"203.0.113.50\","
+              "\"fixed_ip\":\"10.0.0.5\"}");
+    assert_int_equal(n_open, 2);
+    assert_ok("{\"op\":\"router_del\"," R1 "}");
+    assert_int_equal(n_close, 2);
+    assert_ok("{\"op\":\"dump\"}");
+    assert_int_equal(YAJL_GET_OBJECT(get(reply, "routers", NULL, NULL))->len,
+                     0);
+    /* The names are free again. */
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_ok(PORT_INT);
+    assert_true(reply_bool("created"));
+}
+
+/* Configures a router by protocol and checks that a packet follows it. */
+static void
+test_config_reaches_packet_path(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_ok(PORT_INT);
+    assert_ok(PORT_EXT);
+    assert_ok("{\"op\":\"route_add\"," R1 ",\"destination\":\"0.0.0.0/0\","
+              "\"nexthop\":\"203.0.113.1\"}");
+    assert_ok("{\"op\":\"neigh_add\",\"port\":\"qg-1\",\"ip\":\"203.0.113.1\","
+              "\"mac\":\"fa:16:3e:ff:00:01\"}");
+    assert_ok("{\"op\":\"snat_set\"," R1 "}");
+
+    struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+    uint8_t *d = (uint8_t *) rte_pktmbuf_append(m, 14 + 28);
+    memset(d, 0, 14 + 28);
+    struct rte_ether_hdr *eth = (struct rte_ether_hdr *) d;
+    rte_ether_unformat_addr("fa:16:3e:00:00:01", &eth->dst_addr);
+    rte_ether_unformat_addr("fa:16:3e:00:00:99", &eth->src_addr);
+    eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+    struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *) (eth + 1);
+    ip->version_ihl = RTE_IPV4_VHL_DEF;
+    ip->total_length = rte_cpu_to_be_16(28);
+    ip->time_to_live = 64;
+    ip->next_proto_id = IPPROTO_UDP;
+    ip->src_addr = rte_cpu_to_be_32(IPV4(10, 0, 0, 5));
+    ip->dst_addr = rte_cpu_to_be_32(IPV4(8, 8, 8, 8));
+    ip->hdr_checksum = rte_ipv4_cksum(ip);
+    struct rte_udp_hdr *u = (struct rte_udp_hdr *) (ip + 1);
+    u->src_port = rte_cpu_to_be_16(5555);
+    u->dst_port = rte_cpu_to_be_16(53);
+    u->dgram_len = rte_cpu_to_be_16(8);
+
+    static struct dp_tx tx;
+    dp_tx_reset(&tx);
+    dp_process_burst(dp, 0, &m, 1, &tx);
+    assert_int_equal(tx.n_ports, 1);
+    assert_int_equal(tx.n[1], 1);
+    m = tx.pkts[1][0];
+    ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, 14);
+    assert_int_equal(rte_be_to_cpu_32(ip->src_addr),
+                     IPV4(203, 0, 113, 2));
+    rte_pktmbuf_free(m);
+    dp_tx_reset(&tx);
+
+    assert_ok("{\"op\":\"counters\"}");
+    assert_int_equal(reply_int("routers", "r1", "snat_out"), 1);
+    assert_int_equal(reply_int("routers", "r1", "flows_active"), 1);
+    assert_int_equal(reply_int("ports", "qr-1", "rx_packets"), 1);
+    assert_int_equal(reply_int("ports", "qg-1", "tx_packets"), 1);
+    assert_int_equal(reply_int("global", "rx_packets", NULL), 1);
+    assert_ok("{\"op\":\"counters\",\"port\":\"qg-1\"}");
+    assert_null(get(reply, "ports", "qr-1", NULL));
+    assert_null(get(reply, "global", NULL, NULL));
+    assert_int_equal(reply_int("ports", "qg-1", "dpdk_port"), 1);
+    assert_ok("{\"op\":\"counters\"," R1 "}");
+    assert_int_equal(reply_int("routers", "r1", "rx_packets"), 1);
+    assert_err("{\"op\":\"counters\",\"router\":\"zz\"}", "NotFound");
+}
+
+/* --- Bad input. --- */
+
+static void
+test_bad_input(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "   ",
+        "not json",
+        "{",
+        "{\"op\":\"ping\"",
+        "{\"op\":\"ping\"} trailing",
+        "[]",
+        "\"ping\"",
+        "42",
+        "null",
+        "{}",
+        "{\"op\":5}",
+        "{\"op\":\"\"}",
+        "{\"op\":\"frobnicate\"}",
+        "{\"op\":\"ping\",\"id\":{}}",
+        "{\"op\":\"ping\",\"id\":1.5}",
+        "{\"op\":\"router_add\"}",
+        "{\"op\":\"router_add\",\"router\":null}",
+        "{\"op\":\"router_add\",\"router\":[\"r1\"]}",
+        "{\"op\":\"router_add\",\"router\":\"a\\u0001b\"}",
+        "{\"op\":\"router_add\",\"router\":\""
+            "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+            "\"}",
+        "{\"op\":\"ping\",\"x\":\"\xff\xfe\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_err(bad[i], "BadRequest");
+    }
+
+    /* Deep nesting is refused before parsing. */
+    char deep[4096];
+    size_t n = 0;
+    n += snprintf(deep, sizeof deep, "{\"op\":\"ping\",\"x\":");
+    for (int i = 0; i < 1000; i++) {
+        deep[n++] = '[';
+    }
+    for (int i = 0; i < 1000; i++) {
+        deep[n++] = ']';
+    }
+    deep[n++] = '}';
+    assert_err_n(deep, n, "BadRequest");
+
+    /* A NUL inside the request. */
+    assert_err_n("{\"op\":\"ping\"}\0{}", 15, "BadRequest");
+
+    /* Too large. */
+    size_t big = CTL_REQUEST_MAX + 10;
+    char *huge = malloc(big);
+    memset(huge, ' ', big);
+    huge[0] = '{';
+    huge[big - 1] = '}';
+    assert_err_n(huge, big, "BadRequest");
+    free(huge);
+
+    /* Braces inside strings do not count as nesting. */
+    assert_ok("{\"op\":\"ping\","
+              "\"x\":\"[[[[[[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{\"}");
+
+    /* Still alive and well. */
+    assert_ok("{\"op\":\"ping\"}");
+}
+
+int
+main(int argc, char **argv)
+{
+    char prefix[32];
+    snprintf(prefix, sizeof prefix, "tctl%d", (int) getpid());
+    char *eal[] = { argv[0], "--no-huge", "-m", "512", "--no-pci",
+                    "--no-shconf", "--no-telemetry", "-l", "0",
+                    "--log-level", "error", "--file-prefix", prefix };
+    if (rte_eal_init((int) (sizeof eal / sizeof eal[0]), eal) < 0) {
+        fprintf(stderr, "rte_eal_init failed\n");
+        return 1;
+    }
+    pool = rte_pktmbuf_pool_create("test", 255, 0, 0,
+                                   RTE_MBUF_DEFAULT_BUF_SIZE, SOCKET_ID_ANY);
+    if (!pool) {
+        fprintf(stderr, "mempool: %s\n", rte_strerror(rte_errno));
+        return 1;
+    }
+
+    const struct CMUnitTest tests[] = {
+#define T(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
+        T(test_ping_echoes_id),
+        T(test_router_add_del_idempotent),
+        T(test_router_table_full),
+        T(test_port_add_del),
+        T(test_port_add_bad_values),
+        T(test_routes),
+        T(test_snat),
+        T(test_fips),
+        T(test_neighbours),
+        T(test_router_del_cascades),
+        T(test_config_reaches_packet_path),
+        T(test_bad_input),
+#undef T
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    rte_mempool_free(pool);
+    char rundir[256];                   /* empty with --no-shconf */
+    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
+    rte_eal_cleanup();
+    rmdir(rundir);
+    return rc;
+}

@@ -1,0 +1,158 @@
+#!/bin/bash
+# tests/unit/dpdk/test_hadron_dpdk.sh: the real hadron-dpdk process with
+# TAP ports, driven over its control socket.
+#
+#   test_hadron_dpdk.sh HADRON_DPDK_BINARY
+#
+# Starts hadron-dpdk in a private network namespace, creates a router with
+# an internal and an external TAP port, moves the TAP interfaces into a
+# "host" and an "outside" namespace, and checks with ping and TCP what a
+# user would: the router answers ping, a floating IP and SNAT reach the
+# outside, TTL 1 gets "time exceeded", counters move, ports and router go
+# away, and SIGTERM ends the process with status 0.  Needs root, ip
+# netns, ping and python3; exits 77 (skipped) without them.
+set -u
+
+BIN=${1:?usage: $0 HADRON_DPDK_BINARY}
+[ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
+for tool in ip ping python3; do
+    command -v $tool >/dev/null || { echo "SKIP: needs $tool"; exit 77; }
+done
+
+TAG=hd$$
+NS_DP=$TAG-dp
+NS_HOST=$TAG-host
+NS_OUT=$TAG-out
+SOCK=/tmp/$TAG.sock
+LOG=/tmp/$TAG.log
+PID=
+FAILED=0
+
+cleanup() {
+    [ -n "$PID" ] && kill -TERM "$PID" 2>/dev/null && wait "$PID" 2>/dev/null
+    for ns in $NS_DP $NS_HOST $NS_OUT; do ip netns del $ns 2>/dev/null; done
+    rm -f "$SOCK" "$LOG"
+    rm -rf "/var/run/dpdk/$TAG"
+}
+trap cleanup EXIT
+
+fail() {
+    echo "FAIL: $*"
+    FAILED=1
+}
+
+# Sends one request, prints the reply, fails unless "ok" is 'want'.
+ctl() {
+    local want=$1 req=$2
+    python3 - "$SOCK" "$req" "$want" <<'EOF'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\n")
+buf = b""
+while not buf.endswith(b"\n"):
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    buf += chunk
+print(buf.decode().strip())
+ok = json.loads(buf)["ok"]
+sys.exit(0 if str(ok).lower() == sys.argv[3] else 1)
+EOF
+    [ $? = 0 ] || fail "$req"
+}
+
+for ns in $NS_DP $NS_HOST $NS_OUT; do
+    ip netns add $ns || { echo "SKIP: cannot create namespaces"; exit 77; }
+done
+
+ip netns exec $NS_DP "$BIN" --socket "$SOCK" --log "$LOG" -- \
+    -l 0 --no-huge -m 256 --no-pci --file-prefix $TAG --log-level=crit &
+PID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
+[ -S "$SOCK" ] || { fail "no control socket"; cat "$LOG"; exit 1; }
+
+ctl true '{"op":"ping","id":7}'
+ctl true '{"op":"router_add","router":"r1"}'
+ctl true '{"op":"port_add","router":"r1","port":"qr","device":"net_tap0,iface=qr'$$'","mac":"fa:16:3e:00:00:01","ip":"10.0.0.1/24"}'
+ctl true '{"op":"port_add","router":"r1","port":"qg","device":"net_tap1,iface=qg'$$'","mac":"fa:16:3e:00:00:02","ip":"203.0.113.2/24","external":true}'
+ctl true '{"op":"port_add","router":"r1","port":"qg","device":"net_tap1,iface=qg'$$'","mac":"fa:16:3e:00:00:02","ip":"203.0.113.2/24","external":true}'
+ctl false '{"op":"port_add","router":"r1","port":"bad","device":"net_nosuch0","mac":"fa:16:3e:00:00:03","ip":"10.9.0.1/24"}'
+ctl true '{"op":"route_add","router":"r1","destination":"0.0.0.0/0","nexthop":"203.0.113.1"}'
+ctl true '{"op":"snat_set","router":"r1"}'
+ctl true '{"op":"fip_add","router":"r1","floating_ip":"203.0.113.50","fixed_ip":"10.0.0.10"}'
+
+ip -n $NS_DP link set qr$$ netns $NS_HOST
+ip -n $NS_DP link set qg$$ netns $NS_OUT
+ip -n $NS_HOST addr add 10.0.0.10/24 dev qr$$
+ip -n $NS_HOST link set qr$$ up
+ip -n $NS_HOST route add default via 10.0.0.1
+ip -n $NS_OUT addr add 203.0.113.1/24 dev qg$$
+ip -n $NS_OUT link set qg$$ up
+ip -n $NS_OUT link set lo up
+ip -n $NS_OUT addr add 198.51.100.7/32 dev lo
+
+ip netns exec $NS_HOST ping -c 2 -W 2 10.0.0.1 >/dev/null \
+    || fail "ping the router"
+
+# Seen from outside, the host is its floating IP...
+ip netns exec $NS_OUT python3 - <<'EOF' &
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.7", 9999))
+s.settimeout(5)
+for _ in range(2):
+    data, addr = s.recvfrom(100)
+    s.sendto(addr[0].encode(), addr)
+EOF
+SERVER=$!
+sleep 0.5
+seen() {
+    ip netns exec $NS_HOST python3 - <<'EOF'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(b"who", ("198.51.100.7", 9999))
+print(s.recvfrom(100)[0].decode())
+EOF
+}
+[ "$(seen)" = 203.0.113.50 ] || fail "floating IP as source"
+# ...and without it, the gateway address (SNAT).
+ctl true '{"op":"fip_del","router":"r1","floating_ip":"203.0.113.50"}'
+ctl true '{"op":"fip_del","router":"r1","floating_ip":"203.0.113.50"}'
+[ "$(seen)" = 203.0.113.2 ] || fail "SNAT as source"
+wait $SERVER
+
+ip netns exec $NS_HOST ping -c 1 -W 2 -t 1 198.51.100.7 2>&1 \
+    | grep -q "Time to live exceeded" || fail "TTL exceeded"
+
+COUNTERS=$(ctl true '{"op":"counters","router":"r1"}')
+python3 - "$COUNTERS" <<'EOF' || fail "counters: $COUNTERS"
+import json, sys
+r = json.loads(sys.argv[1])["routers"]["r1"]
+assert r["echo_replies"] >= 2 and r["snat_out"] >= 1 and r["fip_out"] >= 1
+assert r["icmp_ttl_exceeded"] == 1 and r["flows_active"] == 1
+EOF
+
+ctl true '{"op":"port_del","port":"qr"}'
+ip -n $NS_HOST link show qr$$ >/dev/null 2>&1 && fail "TAP still there"
+ctl true '{"op":"router_del","router":"r1"}'
+ctl true '{"op":"router_del","router":"r1"}'
+ip -n $NS_OUT link show qg$$ >/dev/null 2>&1 && fail "TAP still there"
+
+kill -TERM $PID
+wait $PID
+STATUS=$?
+PID=
+[ $STATUS = 0 ] || fail "exit status $STATUS"
+[ -S "$SOCK" ] && fail "socket left behind"
+grep -q " ERR " "$LOG" && fail "error in log: $(grep ' ERR ' "$LOG")"
+
+if [ $FAILED = 0 ]; then
+    echo "1 passed, 0 failed"
+else
+    cat "$LOG"
+    echo "0 passed, 1 failed"
+fi
+exit $FAILED
