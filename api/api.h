@@ -29,6 +29,17 @@ void api_resources_register(const struct api_resource_link *, size_t n);
 /* Registers the L2 core's resources and extensions (api/l2_api.c). */
 void api_l2_register(void);
 
+/* Registers flavors, service profiles, their association and the service
+ * providers (api/flavors_api.c). */
+void api_flavors_register(void);
+
+/* Registers routers, floating IPs, the router actions and the L3
+ * extensions (api/l3_api.c). */
+void api_l3_register(void);
+
+/* Registers the admin-only journal view (api/journal_api.c). */
+void api_journal_register(void);
+
 /* Registers all route tables, extensions and resources.  Idempotent. */
 void api_init(void);
 

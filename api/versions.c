@@ -158,4 +158,7 @@ api_init(void)
     done = true;
     api_routes_register(version_routes, ARRAY_SIZE(version_routes));
     api_l2_register();
+    api_flavors_register();
+    api_l3_register();
+    api_journal_register();
 }

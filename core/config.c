@@ -78,6 +78,7 @@ static const struct opt opts[] = {
       lb_physical_interface_mappings, "", 0, 0),
     O("linux_bridge", "bridge_mappings", OPT_STR, lb_bridge_mappings, "",
       0, 0),
+    O("linux_bridge", "realize", OPT_BOOL, lb_realize, "false", 0, 0),
     O("vxlan", "enable_vxlan", OPT_BOOL, vxlan_enable, "true", 0, 0),
     O("vxlan", "local_ip", OPT_STR, vxlan_local_ip, "", 0, 0),
     O("service_providers", "service_provider", OPT_MULTISTR,
@@ -307,6 +308,10 @@ section_claimed(const struct config *cfg, const char *section)
 
     if (!cfg->service_providers.n && !strcmp(section, "noop")) {
         return true;            /* the default provider's driver */
+    }
+    if (str_starts_with(section, "ml2_") && section[4]
+        && section_claimed(cfg, section + 4)) {
+        return true;            /* [ml2_odl]: read by the odl driver too */
     }
     for (size_t i = 0; i < cfg->service_providers.n; i++) {
         const char *p = cfg->service_providers.items[i];

@@ -68,6 +68,7 @@ struct config {
     int geneve_max_header_size;
     char *lb_physical_interface_mappings;
     char *lb_bridge_mappings;
+    bool lb_realize;                /* make bridges for ports bound here */
     bool vxlan_enable;
     char *vxlan_local_ip;
 
@@ -112,7 +113,8 @@ void config_destroy(struct config *);
  * section the table does not know are also kept in cfg->extra, and not
  * reported when a service_provider line names that section (its provider
  * name, or its driver: a built-in name or a shared object's file name
- * without "lib" and ".so"): they are that driver's options. */
+ * without "lib" and ".so"), or names it with "ml2_" before (networking-odl's
+ * [ml2_odl]): they are that driver's options. */
 char *config_load_file(struct config *cfg, const char *path);
 
 /* Calls 'fn' for every option of section 'section' kept in cfg->extra,

@@ -2,13 +2,26 @@
  *
  *   hadron-manage [--config-file FILE]... db upgrade
  *   hadron-manage [--config-file FILE]... db version
- */
+ *   hadron-manage [--config-file FILE]... journal list [--state S]
+ *                                         [--driver D] [--limit N]
+ *   hadron-manage [--config-file FILE]... journal show SEQ
+ *   hadron-manage [--config-file FILE]... journal retry SEQ
+ *   hadron-manage [--config-file FILE]... journal cancel SEQ
+ *
+ * The journal commands work on the database directly (core/journal.h); a
+ * running server picks up a retried entry within [journal]
+ * poll_interval_ms. */
 #include <getopt.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/config.h"
+#include "core/journal.h"
+#include "core/neutron_error.h"
 #include "core/util.h"
 #include "db/db.h"
 
@@ -21,7 +34,14 @@ usage(FILE *f)
             "Commands:\n"
             "  db upgrade    apply the schema migrations this hadron knows\n"
             "  db version    print the database's and this hadron's schema "
-            "version\n");
+            "version\n"
+            "  journal list [--state S] [--driver D] [--limit N]\n"
+            "                list journal entries (S: pending, processing,\n"
+            "                completed, failed, cancelled; repeatable)\n"
+            "  journal show SEQ    show one entry with its data\n"
+            "  journal retry SEQ   put a failed or cancelled entry back to "
+            "pending\n"
+            "  journal cancel SEQ  cancel a pending or failed entry\n");
 }
 
 static int
@@ -61,6 +81,154 @@ out:
     return rc;
 }
 
+/* Prints 'error' and frees it; returns the exit status for it. */
+static int
+report(struct neutron_error *error)
+{
+    int rc = error->kind == NE_NOT_FOUND || error->kind == NE_CONFLICT
+             || error->kind == NE_BAD_REQUEST ? 1 : 2;
+
+    fprintf(stderr, "hadron-manage: %s\n", error->message);
+    neutron_error_destroy(error);
+    return rc;
+}
+
+static bool
+parse_seq(const char *s, int64_t *seq)
+{
+    if (!str_to_int64(s, 1, INT64_MAX, seq)) {
+        fprintf(stderr, "hadron-manage: '%s' is not a journal entry "
+                "number\n", s);
+        return false;
+    }
+    return true;
+}
+
+static int
+journal_list_cmd(struct db *db, int argc, char *argv[])
+{
+    const char **states = xcalloc(argc + 1, sizeof *states);
+    const char **drivers = xcalloc(argc + 1, sizeof *drivers);
+    struct journal_filter f = { .states = states, .drivers = drivers };
+    struct journal_row *rows = NULL;
+    size_t n = 0;
+    int rc = 2;
+
+    for (int i = 0; i < argc; i++) {
+        int64_t limit;
+        if (i + 1 < argc && !strcmp(argv[i], "--state")) {
+            states[f.n_states++] = argv[++i];
+        } else if (i + 1 < argc && !strcmp(argv[i], "--driver")) {
+            drivers[f.n_drivers++] = argv[++i];
+        } else if (i + 1 < argc && !strcmp(argv[i], "--limit")
+                   && str_to_int64(argv[i + 1], 0, INT32_MAX, &limit)) {
+            f.limit = limit;
+            i++;
+        } else {
+            usage(stderr);
+            goto out;
+        }
+    }
+    struct neutron_error *error = journal_query(db, &f, &rows, &n);
+    if (error) {
+        rc = report(error);
+        goto out;
+    }
+    printf("%-8s %-10s %-12s %-16s %-9s %-36s %-36s %-3s %s\n", "SEQ", "STATE",
+           "DRIVER", "RESOURCE", "OPERATION", "RESOURCE_ID", "ROUTER_ID",
+           "TRY", "LAST_ERROR");
+    for (size_t i = 0; i < n; i++) {
+        const struct journal_row *r = &rows[i];
+        printf("%-8" PRId64 " %-10s %-12s %-16s %-9s %-36s %-36s %-3d %s\n",
+               r->seq, journal_state_name(r->state), r->driver, r->resource,
+               r->operation, r->resource_id, r->router_id, r->attempts,
+               r->last_error);
+    }
+    rc = 0;
+out:
+    journal_rows_free(rows, n);
+    free(states);
+    free(drivers);
+    return rc;
+}
+
+static int
+journal_show_cmd(struct db *db, int64_t seq)
+{
+    struct journal_row r;
+    struct neutron_error *error = journal_get(db, seq, &r);
+
+    if (error) {
+        return report(error);
+    }
+    printf("seq:             %" PRId64 "\n"
+           "state:           %s\n"
+           "driver:          %s\n"
+           "resource:        %s\n"
+           "operation:       %s\n"
+           "resource_id:     %s\n"
+           "router_id:       %s\n"
+           "revision:        %" PRId64 "\n"
+           "attempts:        %d\n"
+           "last_error:      %s\n"
+           "next_attempt_ms: %" PRId64 "\n"
+           "claimed_by:      %s\n"
+           "created_at:      %s\n"
+           "updated_at:      %s\n"
+           "data:            %s\n",
+           r.seq, journal_state_name(r.state), r.driver, r.resource,
+           r.operation, r.resource_id, r.router_id, r.revision, r.attempts,
+           r.last_error, r.next_attempt_ms, r.claimed_by, r.created_at,
+           r.updated_at, r.data);
+    journal_row_destroy(&r);
+    return 0;
+}
+
+static int
+cmd_journal(const struct config *cfg, int argc, char *argv[])
+{
+    char errbuf[512];
+    struct db *db;
+    int64_t seq;
+    int rc = 2;
+
+    if (!argc) {
+        usage(stderr);
+        return 2;
+    }
+    if (db_open(cfg->connection, &db, errbuf, sizeof errbuf)) {
+        fprintf(stderr, "hadron-manage: cannot open the database: %s\n",
+                errbuf);
+        return 1;
+    }
+    const char *what = argv[0];
+    if (!strcmp(what, "list")) {
+        rc = journal_list_cmd(db, argc - 1, argv + 1);
+    } else if (argc != 2) {
+        usage(stderr);
+    } else if (!strcmp(what, "show")) {
+        rc = parse_seq(argv[1], &seq) ? journal_show_cmd(db, seq) : 2;
+    } else if (!strcmp(what, "retry") || !strcmp(what, "cancel")) {
+        if (parse_seq(argv[1], &seq)) {
+            struct neutron_error *error = !strcmp(what, "retry")
+                                          ? journal_retry(db, seq)
+                                          : journal_cancel(db, seq);
+            if (error) {
+                rc = report(error);
+            } else {
+                printf("journal entry %" PRId64 " %s\n", seq,
+                       !strcmp(what, "retry") ? "is pending again"
+                                              : "cancelled");
+                rc = 0;
+            }
+        }
+    } else {
+        usage(stderr);
+    }
+    db_close(db);
+    return rc;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -73,7 +241,7 @@ main(int argc, char *argv[])
     int rc = 2;
     int c;
 
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+", longopts, NULL)) != -1) {
         char *error;
         switch (c) {
         case 'c':
@@ -98,6 +266,8 @@ main(int argc, char *argv[])
     }
     if (argc - optind == 2 && !strcmp(argv[optind], "db")) {
         rc = cmd_db(cfg, argv[optind + 1]);
+    } else if (argc - optind >= 1 && !strcmp(argv[optind], "journal")) {
+        rc = cmd_journal(cfg, argc - optind - 1, argv + optind + 1);
     } else {
         usage(stderr);
     }

@@ -16,9 +16,12 @@
 #include "api/api.h"
 #include "api/server.h"
 #include "core/config.h"
+#include "core/journal.h"
+#include "core/l3.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "flavors/registry.h"
 #include "l2/l2.h"
 
 struct daemon {
@@ -240,7 +243,25 @@ main(int argc, char *argv[])
         free(l2_error);
         goto out;
     }
+    char *l3_error = l3_registry_init(cfg);
+    if (l3_error) {
+        LOG_ERR("flavors", "%s", l3_error);
+        free(l3_error);
+        goto out;
+    }
+    l3_error = l3_init(cfg);
+    if (l3_error) {
+        LOG_ERR("l3", "%s", l3_error);
+        free(l3_error);
+        goto out;
+    }
     if (!prepare_database(cfg)) {
+        goto out;
+    }
+    l3_error = journal_start(cfg);
+    if (l3_error) {
+        LOG_ERR("journal", "%s", l3_error);
+        free(l3_error);
         goto out;
     }
 
@@ -276,6 +297,10 @@ out:
     if (d.base) {
         event_base_free(d.base);
     }
+    /* The HTTP server has drained, so no new rows: the dispatchers finish
+     * the row they apply; what is left pending is replayed at start. */
+    journal_stop();
+    l3_registry_destroy();
     config_destroy(cfg);
     return status;
 }

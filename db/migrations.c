@@ -65,6 +65,14 @@ struct migration {
     "    ON journal (driver, state, seq);\n"                                \
     "CREATE INDEX IF NOT EXISTS journal_router\n"                           \
     "    ON journal (router_id, state, seq);\n"
+/* Step 5 replaces journal_router: a claim looks up the processing and the
+ * pending rows of routers (state first, so that MariaDB finds processing
+ * rows without a scan), pruning the completed rows by age. */
+#define JOURNAL_INDEXES_5                                                   \
+    "CREATE INDEX IF NOT EXISTS journal_state_router\n"                     \
+    "    ON journal (state, router_id, seq);\n"                             \
+    "CREATE INDEX IF NOT EXISTS journal_state_updated\n"                    \
+    "    ON journal (state, updated_at);\n"
 
 /* The schema.  To change it, append ONE entry with the next version number
  * (and, in the same change, the code that uses it).  Never edit, reorder or
@@ -334,6 +342,13 @@ static const struct migration migrations[] = {
         JOURNAL_COLUMNS
         ") @TABLE_OPTIONS@;\n"
         JOURNAL_INDEXES,
+    },
+    {
+        5, "L3: journal indexes for claiming and pruning",
+        "DROP INDEX IF EXISTS journal_router;\n"
+        JOURNAL_INDEXES_5,
+        "DROP INDEX IF EXISTS journal_router ON journal;\n"
+        JOURNAL_INDEXES_5,
     },
 };
 
