@@ -212,6 +212,7 @@ int
 main(int argc, char *argv[])
 {
     struct daemon d = { 0 };
+    struct db_checkpointer *checkpointer = NULL;
     struct config *cfg;
     bool exit_now;
     char *errmsg;
@@ -258,6 +259,8 @@ main(int argc, char *argv[])
     if (!prepare_database(cfg)) {
         goto out;
     }
+    /* Before any worker or dispatcher opens its connection. */
+    checkpointer = db_checkpointer_start(cfg->connection, 200);
     l3_error = journal_start(cfg);
     if (l3_error) {
         LOG_ERR("journal", "%s", l3_error);
@@ -300,6 +303,7 @@ out:
     /* The HTTP server has drained, so no new rows: the dispatchers finish
      * the row they apply; what is left pending is replayed at start. */
     journal_stop();
+    db_checkpointer_stop(checkpointer);
     l3_registry_destroy();
     config_destroy(cfg);
     return status;

@@ -712,17 +712,34 @@ hook_set_status(struct db *db, const char *resource, const char *id,
 {
     const char *sql;
 
+    /* The status follows the journal, not revision_number: a change that
+     * writes no journal row (a tag, say) bumps the revision but leaves
+     * nothing for the driver to do, and must not hold the status back.
+     * So a result applies unless a later entry for the same resource is
+     * still to be applied.  Router and interface entries carry the
+     * router's revision. */
     if (!strcmp(resource, "router")) {
         sql = "UPDATE routers SET status = ? WHERE id = ? "
-              "AND revision_number <= ?";
+              "AND NOT EXISTS (SELECT 1 FROM journal j "
+              "WHERE j.router_id = routers.id "
+              "AND j.resource IN ('router', 'router_interface') "
+              "AND j.state IN ('pending', 'processing') "
+              "AND j.revision > ?)";
     } else if (!strcmp(resource, "router_interface")) {
-        /* An interface's entry carries its router's revision. */
         sql = "UPDATE routers SET status = ? WHERE id = "
               "(SELECT rp.router_id FROM routerports rp WHERE rp.port_id = ?)"
-              " AND revision_number <= ?";
+              " AND NOT EXISTS (SELECT 1 FROM journal j "
+              "WHERE j.router_id = routers.id "
+              "AND j.resource IN ('router', 'router_interface') "
+              "AND j.state IN ('pending', 'processing') "
+              "AND j.revision > ?)";
     } else if (!strcmp(resource, "floatingip")) {
         sql = "UPDATE floatingips SET status = ? WHERE id = ? "
-              "AND revision_number <= ?";
+              "AND NOT EXISTS (SELECT 1 FROM journal j "
+              "WHERE j.resource_id = floatingips.id "
+              "AND j.resource = 'floatingip' "
+              "AND j.state IN ('pending', 'processing') "
+              "AND j.revision > ?)";
     } else {
         return neutron_error_internal("set_status: unknown resource '%s'",
                                       resource);

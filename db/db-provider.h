@@ -107,6 +107,11 @@ struct db_class {
 };
 
 extern const struct db_class sqlite_class;
+
+/* SQLite connections opened after this leave checkpoints to a background
+ * thread (db_checkpointer_start), keeping only a high automatic threshold
+ * as a safety net. */
+void sqlite_set_background_checkpoints__(bool);
 extern const struct db_class mariadb_class;
 
 /* Sets db->errmsg. */

@@ -6,6 +6,8 @@
  * and db_exec_params().  See db/db.h for the contracts. */
 #include "db/db.h"
 
+
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -515,4 +517,85 @@ db_exec_params(struct db *db, const char *sql, const char *const *params,
     } while (rc == DB_ROW);
     db_reset(stmt);
     return rc == DB_DONE ? DB_OK : rc;
+}
+
+/* ---- Background WAL checkpoints (SQLite) ---- */
+
+struct db_checkpointer {
+    struct db *db;
+    pthread_t thread;
+    pthread_mutex_t mutex;
+    pthread_cond_t cond;
+    bool stop;
+    int interval_ms;
+};
+
+static void *
+checkpointer_main(void *arg)
+{
+    struct db_checkpointer *cp = arg;
+
+    pthread_mutex_lock(&cp->mutex);
+    while (!cp->stop) {
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_nsec += (long) cp->interval_ms * 1000000L;
+        deadline.tv_sec += deadline.tv_nsec / 1000000000L;
+        deadline.tv_nsec %= 1000000000L;
+        pthread_cond_timedwait(&cp->cond, &cp->mutex, &deadline);
+        if (cp->stop) {
+            break;
+        }
+        pthread_mutex_unlock(&cp->mutex);
+        /* PASSIVE never waits for readers or writers. */
+        if (db_exec(cp->db, "PRAGMA wal_checkpoint(PASSIVE)") != DB_OK) {
+            LOG_RL(LOG_LEVEL_WARN, MOD, "background checkpoint: %s",
+                   db_errmsg(cp->db));
+        }
+        pthread_mutex_lock(&cp->mutex);
+    }
+    pthread_mutex_unlock(&cp->mutex);
+    return NULL;
+}
+
+struct db_checkpointer *
+db_checkpointer_start(const char *url, int interval_ms)
+{
+    char errbuf[256];
+    struct db *db;
+
+    if (db_open(url, &db, errbuf, sizeof errbuf)) {
+        LOG_WARN(MOD, "background checkpoints off: %s", errbuf);
+        return NULL;
+    }
+    if (db_engine(db) != DB_ENGINE_SQLITE) {
+        db_close(db);
+        return NULL;
+    }
+    struct db_checkpointer *cp = xzalloc(sizeof *cp);
+    cp->db = db;
+    cp->interval_ms = interval_ms > 0 ? interval_ms : 200;
+    pthread_mutex_init(&cp->mutex, NULL);
+    pthread_cond_init(&cp->cond, NULL);
+    sqlite_set_background_checkpoints__(true);
+    pthread_create(&cp->thread, NULL, checkpointer_main, cp);
+    return cp;
+}
+
+void
+db_checkpointer_stop(struct db_checkpointer *cp)
+{
+    if (!cp) {
+        return;
+    }
+    pthread_mutex_lock(&cp->mutex);
+    cp->stop = true;
+    pthread_cond_signal(&cp->cond);
+    pthread_mutex_unlock(&cp->mutex);
+    pthread_join(cp->thread, NULL);
+    db_exec(cp->db, "PRAGMA wal_checkpoint(PASSIVE)");
+    db_close(cp->db);
+    pthread_cond_destroy(&cp->cond);
+    pthread_mutex_destroy(&cp->mutex);
+    free(cp);
 }

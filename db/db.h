@@ -146,6 +146,18 @@ void db_reset(struct db_stmt *);
 int db_exec_params(struct db *db, const char *sql, const char *const *params,
                    size_t n_params);
 
+/* SQLite only: checkpoints the WAL every 'interval_ms' from a background
+ * thread with its own connection, and raises the automatic checkpoint
+ * threshold of connections opened afterwards, so that request
+ * transactions do not pay for checkpoints (they showed as the p99 of
+ * writes).  Start it before the workers open their connections.  Returns
+ * NULL for MariaDB (nothing to do) or when the database cannot be opened
+ * (then checkpoints stay automatic). */
+struct db_checkpointer;
+struct db_checkpointer *db_checkpointer_start(const char *url,
+                                              int interval_ms);
+void db_checkpointer_stop(struct db_checkpointer *);
+
 /* Schema migrations (db/migrations.c).  The schema is a numbered list of
  * steps recorded in table `schema_version`.
  *

@@ -116,6 +116,14 @@ sqlite_exec_(struct sqlite_db *sdb, const char *sql)
     return DB_OK;
 }
 
+static bool background_checkpoints;    /* atomic */
+
+void
+sqlite_set_background_checkpoints__(bool on)
+{
+    __atomic_store_n(&background_checkpoints, on, __ATOMIC_SEQ_CST);
+}
+
 static int
 sqlite_open(const char *path, struct db **dbp, char *errbuf,
             size_t errbuf_size)
@@ -171,6 +179,12 @@ sqlite_open(const char *path, struct db **dbp, char *errbuf,
                      sdb->up.errmsg);
             goto error;
         }
+    }
+    /* About 80 MB of WAL before a request would checkpoint itself. */
+    if (__atomic_load_n(&background_checkpoints, __ATOMIC_SEQ_CST)
+        && sqlite_exec_(sdb, "PRAGMA wal_autocheckpoint = 20000") != DB_OK) {
+        snprintf(errbuf, errbuf_size, "sqlite: %s: %s", path, sdb->up.errmsg);
+        goto error;
     }
     LOG_DBG(MOD, "sqlite: opened %s", path);
     free(journal_mode);

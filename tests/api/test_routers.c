@@ -1559,6 +1559,36 @@ test_extensions(void **state)
     apitest_resp_free(r);
 }
 
+/* A change that leaves the driver nothing to do (a tag) bumps the
+ * revision but must not keep the router from going ACTIVE when the
+ * driver, slowed by retries, finally applies the create. */
+static void
+test_status_after_tag(void **state)
+{
+    struct apitest_server *srv = apitest_server_start(
+        "[journal]\nretry_backoff_initial_ms = 300\n"
+        "[noop]\nfail_first = 2\n");
+    struct apitest_resp *r = topo_call(srv, "POST", "/v2.0/routers", P1,
+                                       "{\"router\": {\"name\": \"t\"}}");
+    assert_status(r, 201);
+    char *id = xstrdup(jstr(r->json, "router/id"));
+    apitest_resp_free(r);
+
+    char path[160];
+    snprintf(path, sizeof path, "/v2.0/routers/%s/tags/late", id);
+    r = topo_call(srv, "PUT", path, P1, NULL);
+    assert_status(r, 201);
+    apitest_resp_free(r);
+    r = router_get(srv, NULL, id);
+    assert_string_equal(jstr(r->json, "router/status"), "DOWN");
+    assert_int_equal(jint(r->json, "router/revision_number"), 1);
+    apitest_resp_free(r);
+
+    wait_status(srv, id, "ACTIVE");
+    free(id);
+    apitest_server_stop(srv);
+}
+
 int
 main(void)
 {
@@ -1572,6 +1602,7 @@ main(void)
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_capabilities),
         cmocka_unit_test(test_extensions),
+        cmocka_unit_test(test_status_after_tag),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
