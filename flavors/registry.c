@@ -16,6 +16,7 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "backends/netns/netns_driver.h"
 #include "backends/noop/noop.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -28,6 +29,7 @@
 /* The built-in drivers. */
 static const struct hadron_l3_driver_class *const builtin_classes[] = {
     &noop_l3_class,
+    &netns_l3_class,
 };
 
 struct l3_provider {

@@ -20,17 +20,43 @@
  * bridge for a physical network in bridge_mappings, else "brq" followed by
  * the first 11 characters of the network id (the agent's name, at most
  * 14 characters as Linux allows).  bridge_name is Hadron's addition (Nova
- * derives the same name) so that a compute side can plug a device. */
+ * derives the same name) so that a compute side can plug a device.
+ *
+ * Realization ([linux_bridge] realize = true; off by default, since it
+ * needs root).  The linuxbridge agent's L2 work for this host is done
+ * here, in the port postcommit: when a port is bound here, the bridge its
+ * vif_details name is made (or repaired) with the network's uplink (the
+ * mapped physical interface of a flat network, a VLAN sub-interface of it,
+ * or a VXLAN device with the segment's VNI over [vxlan] local_ip) before
+ * the API answers, so a compute side can plug into it at once; when a port
+ * bound here is deleted or moves away, the bridge is removed if no other
+ * port of the network is bound here and no interface (a VM's or a
+ * router's tap) is still on it.  A bridge that cannot be made fails the
+ * port's create with a 500 MechanismDriverError saying why (VLAN on a
+ * kernel without 8021q, a missing physical interface) and is logged on
+ * update.  A postcommit rather than an agent thread: the work is a few
+ * netlink requests (about a millisecond), it makes the answer mean "you
+ * can plug now", and every bridge change of the process is serialized in
+ * backends/netns/netns_host.h, which the `netns` router driver shares.
+ * This driver's init also hands [linux_bridge] and [vxlan] to that module
+ * whether or not realize is on: they describe this host's L2 for the
+ * router driver too. */
 #include "l2/l2-internal.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "backends/netns/netns_host.h"
 #include "core/config.h"
+#include "core/context.h"
 #include "core/log.h"
+#include "core/neutron_error.h"
 #include "core/resource.h"
+#include "core/txn.h"
 #include "core/util.h"
+#include "db/db.h"
 
 #define LB_MAX_MAPPINGS 64
 #define LB_NAME_MAX 65
@@ -50,6 +76,7 @@ static char lb_host[256];
 static struct lb_mappings lb_interfaces;
 static struct lb_mappings lb_bridges;
 static bool lb_vxlan;
+static bool lb_realize;
 
 /* Parses "physnet:device, ..." into 'out' as Neutron's parse_mappings()
  * does (keys and values unique).  Returns NULL or a malloc'd message. */
@@ -139,9 +166,28 @@ lb_init(const struct config *cfg)
     }
     lb_vxlan = cfg->vxlan_enable && cfg->vxlan_local_ip
                && *cfg->vxlan_local_ip;
+    lb_realize = cfg->lb_realize;
+
+    struct netns_host_config host = {
+        .physical_interface_mappings = cfg->lb_physical_interface_mappings,
+        .bridge_mappings = cfg->lb_bridge_mappings,
+        .enable_vxlan = cfg->vxlan_enable,
+        .local_ip = cfg->vxlan_local_ip,
+        .vxlan_group = cfg->vxlan_group,
+    };
+    char err[256];
+    if (netns_host_configure(&host, err, sizeof err)) {
+        if (lb_realize) {
+            return xstrdup(err);
+        }
+        /* Binding does not need it; realizing bridges here would. */
+        LOG_WARN("linuxbridge", "%s: bridges cannot be realized on this "
+                 "host", err);
+    }
     LOG_INFO("linuxbridge", "binds ports on host %s (%zu interface and %zu "
-             "bridge mappings, vxlan %s)", lb_host, lb_interfaces.n,
-             lb_bridges.n, lb_vxlan ? "on" : "off");
+             "bridge mappings, vxlan %s)%s", lb_host, lb_interfaces.n,
+             lb_bridges.n, lb_vxlan ? "on" : "off",
+             lb_realize ? "; realizes their bridges here" : "");
     return NULL;
 }
 
@@ -227,8 +273,159 @@ lb_bind_port(const struct l2_mech_context *mc, const char *host,
     return false;
 }
 
+/* ---- Realization ---- */
+
+/* The text of attribute 'name' of 'obj' (a string or raw JSON), or NULL. */
+static const char *
+attr_text(const struct res_obj *obj, const char *name)
+{
+    int idx = obj ? resource_attr_index(obj->def, name) : -1;
+
+    if (idx < 0) {
+        return NULL;
+    }
+    const struct value *v = &obj->v[idx];
+    return v->kind == VALUE_STRING || v->kind == VALUE_RAW ? v->s : NULL;
+}
+
+/* True if 'port' is bound to this host by a bridge driver. */
+static bool
+bound_here(const struct res_obj *port)
+{
+    const char *host = attr_text(port, "binding:host_id");
+    const char *vif_type = attr_text(port, "binding:vif_type");
+
+    return host && !strcmp(host, lb_host) && vif_type
+           && !strcmp(vif_type, "bridge");
+}
+
+/* How this host realizes the network of the port in 'mc': the first
+ * segment it can reach, as lb_bind_port() chose.  Returns 0 with '*net'
+ * filled; ENOENT when no segment is reachable (or known), leaving the
+ * default bridge name in net->bridge; another errno with a message. */
+static int
+port_network(const struct l2_mech_context *mc, const char *network_id,
+             struct netns_network *net, bool *operator_bridge, char *err,
+             size_t err_size)
+{
+    memset(net, 0, sizeof *net);
+    *operator_bridge = false;
+    snprintf(net->bridge, sizeof net->bridge, "brq%.11s", network_id);
+    for (size_t i = 0; i < mc->n_segments; i++) {
+        const struct l2_segment *seg = &mc->segments[i];
+        char bridge[LB_NAME_MAX];
+
+        if (segment_bridge(seg, network_id, bridge, sizeof bridge)) {
+            return netns_host_network(bridge, seg->network_type,
+                                      seg->physical_network,
+                                      seg->segmentation_id, net,
+                                      operator_bridge, err, err_size);
+        }
+    }
+    snprintf(err, err_size, "no segment of network %s reachable here",
+             network_id);
+    return ENOENT;
+}
+
+struct still_needed_args {
+    const struct op_ctx *ctx;
+    const char *network_id;
+    bool needed;
+};
+
+static struct neutron_error *
+count_ports_in_txn(const struct op_ctx *ctx, void *args_)
+{
+    struct still_needed_args *a = args_;
+    struct db_stmt *stmt = db_prepare(ctx->db,
+                                      "SELECT COUNT(*) FROM ports "
+                                      "WHERE network_id = ? "
+                                      "AND binding_host_id = ? "
+                                      "AND binding_vif_type = 'bridge'");
+    if (!stmt) {
+        return neutron_error_internal("counting ports: %s",
+                                      db_errmsg(ctx->db));
+    }
+    db_bind_text(stmt, 1, a->network_id);
+    db_bind_text(stmt, 2, lb_host);
+    int rc = db_step(stmt);
+    a->needed = rc != DB_ROW || db_col_int64(stmt, 0) > 0;
+    db_reset(stmt);
+    return NULL;
+}
+
+/* Whether a port of the network is still bound here (true when that
+ * cannot be read: a bridge kept is harmless, one removed under a port is
+ * not). */
+static bool
+still_needed(void *args_)
+{
+    struct still_needed_args *a = args_;
+    struct neutron_error *error = txn_run(a->ctx, false, count_ports_in_txn,
+                                          a);
+    if (error) {
+        LOG_RL(LOG_LEVEL_WARN, "linuxbridge", "network %s: %s",
+               a->network_id, error->message);
+        neutron_error_destroy(error);
+        return true;
+    }
+    return a->needed;
+}
+
+static struct neutron_error *
+lb_port_postcommit(const struct l2_mech_context *mc)
+{
+    const struct res_obj *port = mc->cur ? mc->cur : mc->orig;
+    const char *network_id = attr_text(port, "network_id");
+    const char *port_id = attr_text(port, "id");
+    struct netns_network net;
+    bool operator_bridge, removed;
+    char err[NETNS_ERR_LEN];
+    int error;
+
+    if (!lb_realize || !network_id) {
+        return NULL;
+    }
+    error = port_network(mc, network_id, &net, &operator_bridge, err,
+                         sizeof err);
+    if (mc->cur && bound_here(mc->cur)) {
+        if (!error) {
+            error = netns_host_bridge_ensure(&net, operator_bridge, err,
+                                             sizeof err);
+        }
+        if (error) {
+            return neutron_error_create(NE_INTERNAL, "MechanismDriverError",
+                                        "linuxbridge: port %s: cannot "
+                                        "realize network %s on host %s: %s",
+                                        port_id ? port_id : "?", network_id,
+                                        lb_host, err);
+        }
+        return NULL;
+    }
+    if (mc->op == L2_MECH_CREATE || operator_bridge) {
+        return NULL;
+    }
+
+    /* Deleted, or not (or no longer) bound here: the bridge goes if no
+     * port of the network is bound here any more. */
+    struct still_needed_args a = { mc->ctx, network_id, true };
+    error = netns_host_bridge_release(net.bridge, still_needed, &a, &removed,
+                                      err, sizeof err);
+    if (error) {
+        return neutron_error_create(NE_INTERNAL, "MechanismDriverError",
+                                    "linuxbridge: network %s on host %s: "
+                                    "%s", network_id, lb_host, err);
+    }
+    if (removed) {
+        LOG_INFO("linuxbridge", "network %s: bridge %s removed (no port "
+                 "bound here any more)", network_id, net.bridge);
+    }
+    return NULL;
+}
+
 const struct l2_mech_class l2_mech_linuxbridge__ = {
     .name = "linuxbridge",
     .init = lb_init,
+    .port_postcommit = lb_port_postcommit,
     .bind_port = lb_bind_port,
 };

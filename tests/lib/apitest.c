@@ -109,6 +109,10 @@ wait_listening(struct apitest_server *srv, int *status)
 static void
 remove_files(const struct apitest_server *srv)
 {
+    if (getenv("HADRON_TEST_KEEP")) {
+        fprintf(stderr, "apitest: keeping %s (HADRON_TEST_KEEP)\n", srv->dir);
+        return;
+    }
     unlink(srv->conf_path);
     unlink(srv->log_path);
     unlink(srv->stderr_path);
