@@ -18,6 +18,7 @@
 
 #include "backends/netns/netns_driver.h"
 #include "backends/noop/noop.h"
+#include "backends/odl/odl_driver.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -30,6 +31,7 @@
 static const struct hadron_l3_driver_class *const builtin_classes[] = {
     &noop_l3_class,
     &netns_l3_class,
+    &odl_l3_class,
 };
 
 struct l3_provider {
