@@ -16,6 +16,7 @@
 #include <string.h>
 #include <yajl/yajl_tree.h>
 
+#include "backends/dpdk/dpdk_driver.h"
 #include "backends/netns/netns_driver.h"
 #include "backends/noop/noop.h"
 #include "backends/odl/odl_driver.h"
@@ -31,6 +32,7 @@
 static const struct hadron_l3_driver_class *const builtin_classes[] = {
     &noop_l3_class,
     &netns_l3_class,
+    &dpdk_l3_class,
     &odl_l3_class,
 };
 

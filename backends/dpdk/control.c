@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <rte_ether.h>
+#include <rte_random.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
@@ -57,6 +58,7 @@ struct ctl_port {
     bool in_use;
     char name[CTL_NAME_MAX];
     char devspec[CTL_DEVSPEC_MAX];
+    char bridge[CTL_BRIDGE_MAX];    /* "" = none */
     struct dp_port_config cfg;
 };
 
@@ -64,6 +66,7 @@ struct ctl {
     struct dp *dp;
     const struct ctl_port_class *class;
     void *aux;
+    char instance[17];                          /* random, hex */
     struct ctl_router routers[DP_MAX_ROUTERS];  /* by dp router index */
     struct ctl_port ports[DP_MAX_PORTS];        /* by DPDK port id */
 };
@@ -356,7 +359,10 @@ gen_kv_ip(yajl_gen g, const char *k, uint32_t ip, int plen)
     char buf[24];
     snprintf(buf, sizeof buf, plen >= 0 ? "%u.%u.%u.%u/%d" : "%u.%u.%u.%u",
              ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff, plen);
-    gen_kv_str(g, k, buf);
+    if (k) {
+        gen_str(g, k);
+    }
+    gen_str(g, buf);
 }
 
 /* --- Commands. --- */
@@ -365,6 +371,7 @@ static enum ctl_status
 cmd_ping(struct req *r)
 {
     gen_kv_str(r->out, "version", HADRON_VERSION);
+    gen_kv_str(r->out, "instance", r->ctl->instance);
     return CTL_OK;
 }
 
@@ -434,7 +441,7 @@ static enum ctl_status
 cmd_port_add(struct req *r)
 {
     struct ctl *ctl = r->ctl;
-    const char *name, *devspec;
+    const char *name, *devspec, *bridge;
     struct dp_port_config cfg = { 0 };
     long long mtu;
     enum ctl_status st;
@@ -445,23 +452,35 @@ cmd_port_add(struct req *r)
         || (st = arg_mac(r, "mac", &cfg.mac))
         || (st = arg_cidr(r, "ip", &cfg.ip, &cfg.plen))
         || (st = arg_uint(r, "mtu", 68, 9000, 1500, &mtu))
-        || (st = arg_bool(r, "external", &cfg.external))) {
+        || (st = arg_bool(r, "external", &cfg.external))
+        || (st = arg_str(r, "bridge", false, CTL_BRIDGE_MAX, &bridge))) {
         return st;
     }
     cfg.mtu = mtu;
+    if (bridge && !ctl->class->attach) {
+        return fail(r, CTL_BAD_REQUEST, "bridge: this dataplane cannot "
+                    "attach ports to bridges");
+    }
 
     int32_t idx = port_find(ctl, name);
     if (idx >= 0) {
         struct ctl_port *p = &ctl->ports[idx];
+        char err[128] = "";
         if (p->cfg.router != cfg.router || strcmp(p->devspec, devspec)) {
             return fail(r, CTL_CONFLICT, "port %s: exists on another router "
                         "or device; delete it first", name);
+        }
+        if (bridge && ctl->class->attach(ctl->aux, idx, bridge, err,
+                                         sizeof err)) {
+            return fail(r, CTL_UNAVAILABLE, "port %s: bridge %s: %s", name,
+                        bridge, err);
         }
         int error = dp_port_set(ctl->dp, idx, &cfg);
         if (error) {
             return fail_errno(r, error, name);
         }
         p->cfg = cfg;
+        snprintf(p->bridge, sizeof p->bridge, "%s", bridge ? bridge : "");
         gen_kv_uint(r->out, "dpdk_port", idx);
         gen_kv_bool(r->out, "created", false);
         return CTL_OK;
@@ -491,11 +510,19 @@ cmd_port_add(struct req *r)
         ctl->class->close(ctl->aux, port);
         return fail_errno(r, error, name);
     }
+    if (bridge && (error = ctl->class->attach(ctl->aux, port, bridge, err,
+                                              sizeof err))) {
+        dp_port_del(ctl->dp, port);
+        ctl->class->close(ctl->aux, port);
+        return fail(r, CTL_UNAVAILABLE, "port %s: bridge %s: %s", name,
+                    bridge, err[0] ? err : strerror(error));
+    }
     struct ctl_port *p = &ctl->ports[port];
     p->in_use = true;
     p->cfg = cfg;
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->devspec, sizeof p->devspec, "%s", devspec);
+    snprintf(p->bridge, sizeof p->bridge, "%s", bridge ? bridge : "");
     gen_kv_uint(r->out, "dpdk_port", port);
     gen_kv_bool(r->out, "created", true);
     return CTL_OK;
@@ -752,17 +779,74 @@ cmd_counters(struct req *r)
     return CTL_OK;
 }
 
-/* Lists the configuration this ctl knows by name: routers and their ports. */
+/* Writes router 'ri's routes, SNAT address (or null) and floating IPs. */
+static void
+dump_router_tables(const struct ctl *ctl, uint32_t ri, yajl_gen g)
+{
+    size_t n = dp_router_routes(ctl->dp, ri, NULL, 0);
+    struct dp_route_info *routes = calloc(n ? n : 1, sizeof *routes);
+    uint32_t snat_ip;
+
+    if (!routes) {
+        abort();
+    }
+    n = dp_router_routes(ctl->dp, ri, routes, n);
+    gen_str(g, "routes");
+    yajl_gen_array_open(g);
+    for (size_t k = 0; k < n; k++) {
+        yajl_gen_map_open(g);
+        gen_kv_ip(g, "destination", routes[k].prefix, routes[k].plen);
+        gen_kv_ip(g, "nexthop", routes[k].gw, -1);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    free(routes);
+
+    gen_str(g, "snat");
+    if (dp_router_snat(ctl->dp, ri, &snat_ip)) {
+        gen_kv_ip(g, NULL, snat_ip, -1);
+    } else {
+        yajl_gen_null(g);
+    }
+
+    n = dp_router_fips(ctl->dp, ri, NULL, 0);
+    struct dp_fip_info *fips = calloc(n ? n : 1, sizeof *fips);
+    if (!fips) {
+        abort();
+    }
+    n = dp_router_fips(ctl->dp, ri, fips, n);
+    gen_str(g, "fips");
+    yajl_gen_array_open(g);
+    for (size_t k = 0; k < n; k++) {
+        yajl_gen_map_open(g);
+        gen_kv_ip(g, "floating_ip", fips[k].fip, -1);
+        gen_kv_ip(g, "fixed_ip", fips[k].fixed, -1);
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    free(fips);
+    gen_kv_uint(g, "memory", dp_router_memory(ctl->dp, ri));
+}
+
+/* Lists the configuration: routers (all, or the one named "router", absent
+ * when it does not exist) with their ports, routes, SNAT and floating
+ * IPs. */
 static enum ctl_status
 cmd_dump(struct req *r)
 {
     struct ctl *ctl = r->ctl;
     yajl_gen g = r->out;
+    const char *only;
+    enum ctl_status st = arg_name(r, "router", false, &only);
 
+    if (st) {
+        return st;
+    }
     gen_str(g, "routers");
     yajl_gen_map_open(g);
     for (uint32_t i = 0; i < DP_MAX_ROUTERS; i++) {
-        if (!ctl->routers[i].in_use) {
+        if (!ctl->routers[i].in_use
+            || (only && strcmp(only, ctl->routers[i].name))) {
             continue;
         }
         gen_str(g, ctl->routers[i].name);
@@ -785,9 +869,13 @@ cmd_dump(struct req *r)
             gen_kv_ip(g, "ip", p->cfg.ip, p->cfg.plen);
             gen_kv_uint(g, "mtu", p->cfg.mtu);
             gen_kv_bool(g, "external", p->cfg.external);
+            if (p->bridge[0]) {
+                gen_kv_str(g, "bridge", p->bridge);
+            }
             yajl_gen_map_close(g);
         }
         yajl_gen_map_close(g);
+        dump_router_tables(ctl, i, g);
         yajl_gen_map_close(g);
     }
     yajl_gen_map_close(g);
@@ -991,6 +1079,8 @@ ctl_create(struct dp *dp, const struct ctl_port_class *class, void *aux)
     ctl->dp = dp;
     ctl->class = class;
     ctl->aux = aux;
+    snprintf(ctl->instance, sizeof ctl->instance, "%016llx",
+             (unsigned long long) rte_rand());
     return ctl;
 }
 

@@ -23,6 +23,7 @@ struct rte_ether_addr;
 
 #define CTL_NAME_MAX 64             /* router and port names, with NUL */
 #define CTL_DEVSPEC_MAX 256         /* device specs, with NUL */
+#define CTL_BRIDGE_MAX 16           /* bridge names (IFNAMSIZ), with NUL */
 #define CTL_REQUEST_MAX 65536       /* one request, bytes */
 
 /* How ports become DPDK ports. */
@@ -40,10 +41,20 @@ struct ctl_port_class {
 
     /* Stops and removes port 'port' that open() created.  Must not be NULL. */
     void (*close)(void *aux, uint16_t port);
+
+    /* Makes the network interface behind port 'port' a port of Linux
+     * bridge 'bridge' (and up), if it is not already; called after open()
+     * and again on each port_add that names a bridge, so that it also
+     * repairs.  Returns 0, or a positive errno with a message in 'err'.
+     * May be NULL: then port_add refuses "bridge". */
+    int (*attach)(void *aux, uint16_t port, const char *bridge, char *err,
+                  size_t err_size);
 };
 
 /* Creates a control context for 'dp' (not owned) opening devices through
- * 'class' with 'aux'.  Never returns NULL. */
+ * 'class' with 'aux'.  It draws a random instance id, which "ping"
+ * answers, so that a driver can tell a restarted (empty) process from the
+ * one it configured.  Never returns NULL. */
 struct ctl *ctl_create(struct dp *dp, const struct ctl_port_class *class,
                        void *aux);
 

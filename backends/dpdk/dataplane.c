@@ -2,12 +2,13 @@
  *
  * A burst from one port belongs to one router, so dp_process_burst() runs it
  * through stages, each a loop over the burst, so that the table look-ups are
- * done in bulk (rte_hash_lookup_bulk_data, rte_lpm_lookup_bulk), which
+ * done in bulk (rte_hash_lookup_bulk_data, dp_fib_lookup_bulk), which
  * prefetch and hide the cache misses of large flow tables:
  *
  *   parse    validate L2/L3/L4, answer ARP, collect IPv4 packets
  *   dnat     on the external port: floating IP, or a SNAT session's reply
- *   route    LPM on the (translated) destination; local delivery, TTL, MTU
+ *   route    longest prefix match on the (translated) destination (the
+ *            router's FIB, fib.h); local delivery, TTL, MTU
  *   snat     leaving through the external port: floating IP or a session
  *   finish   rewrite headers with incremental checksums (RFC 1624), resolve
  *            the next hop and queue the frame for its output port
@@ -16,10 +17,10 @@
  * for a packet quotes the packet as its sender sent it.
  *
  * Configuration lives beside the packet tables: routes as the set the
- * control plane gave, from which each router's LPM is synchronised (diffed,
- * not rebuilt, since clearing a tbl24 touches 64 MiB).  The default route is
- * kept outside the LPM, which refuses depth 0. */
+ * control plane gave, from which each router's FIB is rebuilt whenever its
+ * ports or routes change (a FIB is small: fib.h). */
 #include "backends/dpdk/dataplane.h"
+#include "backends/dpdk/fib.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -34,7 +35,6 @@
 #include <rte_hash_crc.h>
 #include <rte_icmp.h>
 #include <rte_ip.h>
-#include <rte_lpm.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_prefetch.h>
@@ -65,16 +65,15 @@ static const size_t global_drop_off[DP_N_DROPS] = {
 
 enum nh_kind { NH_LOCAL, NH_CONNECTED, NH_GATEWAY };
 
-/* What an LPM next-hop value stands for.  Slots are interned per router and
- * reference-counted by the installed rules that use them. */
+/* What a FIB value stands for: slots are interned per router at each
+ * rebuild (so a slot number is only meaningful within one burst). */
 struct dp_nexthop {
     uint32_t gw;                /* gateway, host order (NH_GATEWAY) */
     uint16_t port;              /* output port (not NH_LOCAL) */
     uint8_t kind;               /* enum nh_kind */
-    uint32_t refs;              /* installed rules using it; 0 = free */
 };
 
-/* A rule as wanted or as installed in the LPM. */
+/* A rule as wanted or as installed in the FIB. */
 struct dp_rule {
     uint32_t prefix;            /* host order, masked */
     uint8_t plen;
@@ -98,8 +97,7 @@ struct dp_router {
     uint32_t snat_ip;           /* network order */
     uint32_t n_fips;
     uint16_t snat_cursor;       /* next port to try on collision */
-    int32_t default_nh;         /* slot of the default route, -1 if none */
-    struct rte_lpm *lpm;
+    struct dp_fib *fib;
     struct dp_nexthop *nh;      /* [n_nh_max] */
     uint32_t n_nh_max;
     struct dp_rule *rules;      /* installed, [n_rules] (capacity n_nh_max) */
@@ -1226,20 +1224,16 @@ stage_route(struct burst *b, struct pkt *pk, uint16_t n)
     for (uint16_t i = 0; i < n; i++) {
         ips[i] = rte_be_to_cpu_32(pk[i].dst);
     }
-    rte_lpm_lookup_bulk(r->lpm, ips, hops, n);
+    dp_fib_lookup_bulk(r->fib, ips, hops, n);
 
     for (uint16_t i = 0; i < n; i++) {
         struct pkt *p = &pk[i];
-        int64_t slot;
+        uint32_t slot = hops[i];
 
         if (p->flags & PKT_DONE) {
             continue;
         }
-        if (hops[i] & RTE_LPM_LOOKUP_SUCCESS) {
-            slot = hops[i] & 0x00ffffff;
-        } else if (r->default_nh >= 0) {
-            slot = r->default_nh;
-        } else {
+        if (slot == DP_FIB_MISS) {
             icmp_error(b, p->m, p->l4, ICMP_DEST_UNREACH, 0, 0,
                        DP_drop_no_route);
             p->flags |= PKT_DONE;
@@ -1588,61 +1582,7 @@ dp_tick(struct dp *dp, uint64_t now, struct dp_tx *tx)
     }
 }
 
-/* --- Routes: the configured set, synchronised into the LPM. --- */
-
-/* Finds or allocates the next-hop slot for ('kind', 'port', 'gw'). */
-static int64_t
-nh_get(struct dp_router *r, uint8_t kind, uint16_t port, uint32_t gw)
-{
-    int64_t free_slot = -1;
-
-    for (uint32_t i = 0; i < r->n_nh_max; i++) {
-        struct dp_nexthop *nh = &r->nh[i];
-        if (!nh->refs) {
-            if (free_slot < 0) {
-                free_slot = i;
-            }
-        } else if (nh->kind == kind && nh->port == port && nh->gw == gw) {
-            nh->refs++;
-            return i;
-        }
-    }
-    if (free_slot >= 0) {
-        r->nh[free_slot] = (struct dp_nexthop) {
-            .kind = kind, .port = port, .gw = gw, .refs = 1,
-        };
-    }
-    return free_slot;
-}
-
-static int
-rule_install(struct dp_router *r, const struct dp_rule *want, uint32_t *slot)
-{
-    int64_t nh = nh_get(r, want->kind, want->port, want->gw);
-
-    if (nh < 0) {
-        return ENOSPC;
-    }
-    if (want->plen == 0) {
-        r->default_nh = nh;
-    } else if (rte_lpm_add(r->lpm, want->prefix, want->plen, nh) < 0) {
-        r->nh[nh].refs--;
-        return ENOSPC;
-    }
-    *slot = nh;
-    return 0;
-}
-
-static void
-rule_remove(struct dp_router *r, const struct dp_rule *have)
-{
-    if (have->plen == 0) {
-        r->default_nh = -1;
-    } else {
-        rte_lpm_delete(r->lpm, have->prefix, have->plen);
-    }
-    r->nh[have->nh].refs--;
-}
+/* --- Routes: the configured set, from which the FIB is rebuilt. --- */
 
 /* Computes the rules router 'ri' wants into 'want' (capacity 'max');
  * returns how many, or -1 if they do not fit. */
@@ -1705,18 +1645,23 @@ rules_wanted(const struct dp *dp, uint32_t ri, struct dp_rule *want,
     return n;
 }
 
-/* Makes router 'ri's LPM match its configuration. */
+/* Makes router 'ri's FIB match its configuration: computes the rules it
+ * wants, interns their next hops and rebuilds the table.  On error nothing
+ * changes.  A sync that installs fewer rules than before (a port or route
+ * removed) needs no new memory and does not fail. */
 static int
 router_sync(struct dp *dp, uint32_t ri)
 {
     struct dp_router *r = &dp->routers[ri];
     uint32_t max = r->n_nh_max;
     struct dp_rule *want = calloc(max, sizeof *want);
-    bool *done = calloc(max, sizeof *done);
+    struct dp_nexthop *nh = calloc(max, sizeof *nh);
+    struct dp_fib_rule *fr = calloc(max, sizeof *fr);
+    uint32_t n_nh = 0;
     int64_t n_want;
     int error = 0;
 
-    if (!want || !done) {
+    if (!want || !nh || !fr) {
         error = ENOMEM;
         goto out;
     }
@@ -1725,49 +1670,35 @@ router_sync(struct dp *dp, uint32_t ri)
         error = ENOSPC;
         goto out;
     }
-
-    /* Remove or retarget what is installed. */
-    for (uint32_t i = 0; i < r->n_rules;) {
-        struct dp_rule *have = &r->rules[i];
-        int64_t w = -1;
-        for (int64_t j = 0; j < n_want; j++) {
-            if (want[j].prefix == have->prefix && want[j].plen == have->plen) {
-                w = j;
+    for (int64_t j = 0; j < n_want; j++) {
+        uint32_t k;
+        for (k = 0; k < n_nh; k++) {
+            if (nh[k].kind == want[j].kind && nh[k].port == want[j].port
+                && nh[k].gw == want[j].gw) {
                 break;
             }
         }
-        if (w < 0) {
-            rule_remove(r, have);
-            r->rules[i] = r->rules[--r->n_rules];
-            continue;
+        if (k == n_nh) {
+            nh[n_nh++] = (struct dp_nexthop) {
+                .kind = want[j].kind, .port = want[j].port, .gw = want[j].gw,
+            };
         }
-        done[w] = true;
-        if (want[w].kind != have->kind || want[w].port != have->port
-            || want[w].gw != have->gw) {
-            uint32_t old = have->nh, slot;
-            error = rule_install(r, &want[w], &slot);
-            if (error) {
-                goto out;
-            }
-            r->nh[old].refs--;
-            want[w].nh = slot;
-            *have = want[w];
-        }
-        i++;
+        want[j].nh = k;
+        fr[j] = (struct dp_fib_rule) {
+            .prefix = want[j].prefix, .plen = want[j].plen, .value = k,
+        };
     }
-    /* Add what is missing. */
-    for (int64_t j = 0; j < n_want; j++) {
-        if (!done[j]) {
-            error = rule_install(r, &want[j], &want[j].nh);
-            if (error) {
-                goto out;
-            }
-            r->rules[r->n_rules++] = want[j];
-        }
+    error = dp_fib_build(r->fib, fr, n_want);
+    if (error) {
+        goto out;
     }
+    memcpy(r->nh, nh, max * sizeof *nh);
+    memcpy(r->rules, want, max * sizeof *want);
+    r->n_rules = n_want;
 out:
     free(want);
-    free(done);
+    free(nh);
+    free(fr);
     return error;
 }
 
@@ -1784,7 +1715,6 @@ dp_config_default(struct dp_config *c)
         .max_neighbours = 4096,
         .max_fips = 4096,
         .lpm_rules = 1024,
-        .lpm_tbl8s = 256,
         .hz = rte_get_tsc_hz(),
         .timeout_tcp = 7440,            /* RFC 5382 REQ-5 */
         .timeout_tcp_transitory = 240,
@@ -1884,7 +1814,6 @@ dp_create(const struct dp_config *c, struct rte_mempool *pool)
     }
     for (uint32_t i = 0; i < c->max_routers; i++) {
         dp->routers[i].ext_port = DP_PORT_NONE;
-        dp->routers[i].default_nh = -1;
     }
     return dp;
 }
@@ -1948,21 +1877,14 @@ dp_router_create(struct dp *dp, uint32_t *router)
     }
 
     struct dp_router *r = &dp->routers[i];
-    char name[RTE_LPM_NAMESIZE];
-    struct rte_lpm_config lc = {
-        .max_rules = dp->cfg.lpm_rules,
-        .number_tbl8s = dp->cfg.lpm_tbl8s,
-    };
-    snprintf(name, sizeof name, "%s_lpm%u", dp->cfg.name, i);
     memset(r, 0, sizeof *r);
     r->ext_port = DP_PORT_NONE;
-    r->default_nh = -1;
     r->n_nh_max = dp->cfg.lpm_rules + 1;
-    r->lpm = rte_lpm_create(name, dp->cfg.socket_id, &lc);
+    r->fib = dp_fib_create(dp->cfg.socket_id);
     r->nh = calloc(r->n_nh_max, sizeof *r->nh);
     r->rules = calloc(r->n_nh_max, sizeof *r->rules);
-    if (!r->lpm || !r->nh || !r->rules) {
-        rte_lpm_free(r->lpm);
+    if (!r->fib || !r->nh || !r->rules) {
+        dp_fib_destroy(r->fib);
         free(r->nh);
         free(r->rules);
         memset(r, 0, sizeof *r);
@@ -1992,13 +1914,12 @@ dp_router_destroy(struct dp *dp, uint32_t router)
         }
     }
     flows_flush(dp, router);
-    rte_lpm_free(r->lpm);
+    dp_fib_destroy(r->fib);
     free(r->nh);
     free(r->rules);
     free(r->routes);
     memset(r, 0, sizeof *r);
     r->ext_port = DP_PORT_NONE;
-    r->default_nh = -1;
     return 0;
 }
 
@@ -2275,6 +2196,70 @@ dp_fip_del(struct dp *dp, uint32_t router, uint32_t fip)
     dp->fip_free[dp->n_fip_free++] = idx;
     r->n_fips--;
     return 0;
+}
+
+size_t
+dp_router_routes(const struct dp *dp, uint32_t router,
+                 struct dp_route_info *out, size_t max)
+{
+    if (router >= dp->cfg.max_routers || !dp->routers[router].in_use) {
+        return 0;
+    }
+    const struct dp_router *r = &dp->routers[router];
+    for (uint32_t i = 0; i < r->n_routes && i < max; i++) {
+        out[i] = (struct dp_route_info) {
+            .prefix = r->routes[i].prefix, .plen = r->routes[i].plen,
+            .gw = r->routes[i].gw,
+        };
+    }
+    return r->n_routes;
+}
+
+bool
+dp_router_snat(const struct dp *dp, uint32_t router, uint32_t *ip)
+{
+    if (router >= dp->cfg.max_routers || !dp->routers[router].in_use
+        || !dp->routers[router].snat) {
+        return false;
+    }
+    *ip = rte_be_to_cpu_32(dp->routers[router].snat_ip);
+    return true;
+}
+
+size_t
+dp_router_fips(const struct dp *dp, uint32_t router, struct dp_fip_info *out,
+               size_t max)
+{
+    size_t n = 0;
+
+    if (router >= dp->cfg.max_routers || !dp->routers[router].in_use) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < dp->cfg.max_fips; i++) {
+        const struct dp_fip *f = &dp->fips[i];
+        if (f->in_use && f->router == router) {
+            if (n < max) {
+                out[n] = (struct dp_fip_info) {
+                    .fip = rte_be_to_cpu_32(f->fip),
+                    .fixed = rte_be_to_cpu_32(f->fixed),
+                };
+            }
+            n++;
+        }
+    }
+    return n;
+}
+
+size_t
+dp_router_memory(const struct dp *dp, uint32_t router)
+{
+    if (router >= dp->cfg.max_routers || !dp->routers[router].in_use) {
+        return 0;
+    }
+    const struct dp_router *r = &dp->routers[router];
+    return dp_fib_memory(r->fib)
+           + r->n_nh_max * (sizeof *r->nh + sizeof *r->rules)
+           + r->n_routes * sizeof *r->routes;
 }
 
 int

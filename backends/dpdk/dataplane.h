@@ -49,8 +49,8 @@ struct dp_config {
     uint32_t max_flows;         /* NAT sessions, all routers together */
     uint32_t max_neighbours;    /* ARP entries, all ports together */
     uint32_t max_fips;          /* floating IPs, all routers together */
-    uint32_t lpm_rules;         /* routes per router (LPM rules) */
-    uint32_t lpm_tbl8s;         /* LPM tbl8 groups per router */
+    uint32_t lpm_rules;         /* rules per router: its addresses,
+                                 * connected subnets and routes */
     uint64_t hz;                /* ticks per second */
     uint32_t timeout_tcp;       /* established TCP session, seconds */
     uint32_t timeout_tcp_transitory; /* TCP opening/closing/reset, seconds */
@@ -123,6 +123,35 @@ int dp_snat_clear(struct dp *dp, uint32_t router);
  * is EEXIST. */
 int dp_fip_add(struct dp *dp, uint32_t router, uint32_t fip, uint32_t fixed);
 int dp_fip_del(struct dp *dp, uint32_t router, uint32_t fip);
+
+/* --- Reading the configuration back (the control protocol's dump). --- */
+
+struct dp_route_info {
+    uint32_t prefix;            /* host order */
+    uint8_t plen;
+    uint32_t gw;                /* host order */
+};
+
+/* Copies up to 'max' of router 'router's routes, in the order they were
+ * added, to 'out'; returns how many it has (0 for an unknown router). */
+size_t dp_router_routes(const struct dp *dp, uint32_t router,
+                        struct dp_route_info *out, size_t max);
+
+/* True, with its address in '*ip' (host order), if 'router' does SNAT. */
+bool dp_router_snat(const struct dp *dp, uint32_t router, uint32_t *ip);
+
+struct dp_fip_info {
+    uint32_t fip, fixed;        /* host order */
+};
+
+/* Copies up to 'max' of router 'router's floating IPs to 'out'; returns
+ * how many it has. */
+size_t dp_router_fips(const struct dp *dp, uint32_t router,
+                      struct dp_fip_info *out, size_t max);
+
+/* Bytes of heap and DPDK memory the router's tables take (its FIB and
+ * rule tables; flows and neighbours are shared), 0 if unknown. */
+size_t dp_router_memory(const struct dp *dp, uint32_t router);
 
 /* Adds or updates a static neighbour on 'port'; static entries never age.
  * Frames that were waiting for a learned entry to resolve are dropped. */

@@ -11,18 +11,25 @@
  * SIGTERM or SIGINT stops the loop; ports are closed and EAL cleaned up.
  *
  * Without EAL arguments it runs with "-l 0 --no-huge -m 256 --no-pci
- * --file-prefix hadron-dpdk-PID".  Each router's LPM reserves 64 MiB of DPDK
- * memory (the DIR-24-8 table), so -m bounds the number of routers:
- * -m 256 fits two, plan about 70 MiB per router plus 100 MiB. */
+ * --file-prefix hadron-dpdk-PID".  A router's FIB takes about 260 KiB
+ * (fib.h), so memory does not bound the number of routers (--max-routers
+ * does); the number of ports does: DPDK as Debian builds it has at most
+ * RTE_MAX_ETHPORTS (32) ports per process. */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -142,10 +149,95 @@ dpdk_port_close(void *aux, uint16_t port)
     LOG_INFO(MOD, "port %u: %s removed", port, ports->name[port]);
 }
 
+/* Enslaves the kernel interface of 'port' (a TAP, or the interface an
+ * af_packet port is bound to) to Linux bridge 'bridge' and sets it up, in
+ * one RTM_NEWLINK request (the kernel leaves a link that already has that
+ * master alone, so this is idempotent; sysfs is not used, since it may
+ * show another network namespace than the process's). */
+static int
+dpdk_port_attach(void *aux, uint16_t port, const char *bridge, char *err,
+                 size_t err_size)
+{
+    struct rte_eth_dev_info info;
+    char ifname[IF_NAMESIZE];
+    struct {
+        struct nlmsghdr nh;
+        struct ifinfomsg ifi;
+        char attrs[RTA_SPACE(sizeof(uint32_t))];
+    } req;
+    union {
+        struct nlmsghdr nh;
+        char buf[1024];
+    } ack;
+    int fd, error = 0;
+
+    (void) aux;
+    if (rte_eth_dev_info_get(port, &info) || !info.if_index
+        || !if_indextoname(info.if_index, ifname)) {
+        snprintf(err, err_size, "the device has no kernel interface");
+        return EINVAL;
+    }
+    uint32_t master = if_nametoindex(bridge);
+    if (!master) {
+        snprintf(err, err_size, "no such bridge");
+        return ENOENT;
+    }
+
+    memset(&req, 0, sizeof req);
+    req.nh.nlmsg_len = NLMSG_LENGTH(sizeof req.ifi);
+    req.nh.nlmsg_type = RTM_NEWLINK;
+    req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    req.nh.nlmsg_seq = 1;
+    req.ifi.ifi_family = AF_UNSPEC;
+    req.ifi.ifi_index = (int) info.if_index;
+    req.ifi.ifi_flags = IFF_UP;
+    req.ifi.ifi_change = IFF_UP;
+    struct rtattr *rta = (struct rtattr *) ((char *) &req
+                                            + NLMSG_ALIGN(req.nh.nlmsg_len));
+    rta->rta_type = IFLA_MASTER;
+    rta->rta_len = RTA_LENGTH(sizeof master);
+    memcpy(RTA_DATA(rta), &master, sizeof master);
+    req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) {
+        error = errno;
+        snprintf(err, err_size, "netlink: %s", strerror(error));
+        return error;
+    }
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    struct timeval tv = { .tv_sec = 2 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *) &kernel,
+               sizeof kernel) < 0) {
+        error = errno;
+    } else {
+        ssize_t n = recv(fd, &ack, sizeof ack, 0);
+        if (n < 0) {
+            error = errno;
+        } else if ((size_t) n < NLMSG_LENGTH(sizeof(struct nlmsgerr))
+                   || ack.nh.nlmsg_type != NLMSG_ERROR) {
+            error = EPROTO;
+        } else {
+            const struct nlmsgerr *e = NLMSG_DATA(&ack.nh);
+            error = -e->error;
+        }
+    }
+    close(fd);
+    if (error) {
+        snprintf(err, err_size, "attaching %s: %s", ifname, strerror(error));
+        return error;
+    }
+    LOG_DBG(MOD, "port %u: %s is a port of bridge %s, up", port, ifname,
+            bridge);
+    return 0;
+}
+
 static const struct ctl_port_class dpdk_port_class = {
     .type = "dpdk",
     .open = dpdk_port_open,
     .close = dpdk_port_close,
+    .attach = dpdk_port_attach,
 };
 
 /* --- Control socket: newline-framed JSON, one reply line per request. --- */
@@ -362,6 +454,31 @@ server_close(struct server *s, const char *path)
     }
 }
 
+/* Removes EAL's runtime directory (/var/run/dpdk/<file-prefix>) at exit:
+ * this process runs no secondary processes, so nothing else needs its
+ * files, and a prefix per process would otherwise leave one directory per
+ * run behind. */
+static void
+remove_runtime_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] != '.') {
+            char path[PATH_MAX];
+            if ((size_t) snprintf(path, sizeof path, "%s/%s", dir,
+                                  de->d_name) < sizeof path) {
+                unlink(path);
+            }
+        }
+    }
+    if (d) {
+        closedir(d);
+        rmdir(dir);
+    }
+}
+
 /* --- Main loop. --- */
 
 static void
@@ -392,7 +509,7 @@ usage(FILE *f)
             "usage: hadron-dpdk --socket PATH [OPTIONS] [-- EAL ARGUMENTS]\n"
             "  --socket PATH      control socket (newline-framed JSON)\n"
             "  --log FILE         log file (default: stderr)\n"
-            "  --max-routers N    routers (default 64; each LPM: 64 MiB)\n"
+            "  --max-routers N    routers (default 256; each ~260 KiB)\n"
             "  --max-flows N      NAT sessions (default 262144)\n"
             "  --mbufs N          mbufs in the pool (default 16383)\n"
             "  --busy-poll        never sleep when idle\n"
@@ -416,7 +533,7 @@ main(int argc, char **argv)
         { NULL, 0, NULL, 0 },
     };
     const char *sock_path = NULL, *log_path = NULL;
-    unsigned long max_routers = 64, max_flows = 262144, n_mbufs = 16383;
+    unsigned long max_routers = 256, max_flows = 262144, n_mbufs = 16383;
     bool busy_poll = false;
     int opt;
 
@@ -564,6 +681,9 @@ out:
     dp_destroy(dp);
     rte_mempool_free(ports.pool);
     free(tx);
+    char rundir[PATH_MAX];
+    snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();
+    remove_runtime_dir(rundir);
     return rc;
 }

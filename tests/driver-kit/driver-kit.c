@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include <yajl/yajl_gen.h>
 
+#include "backends/dpdk/dpdk_driver.h"
 #include "backends/noop/noop.h"
 #include "core/config.h"
 #include "core/context.h"
@@ -262,8 +263,16 @@ load_driver(const char *driver, void **dl)
         w.probe.has = noop_l3_has;
         return NULL;
     }
+    if (!strcmp(driver, "dpdk")) {
+        /* Needs a running hadron-dpdk: --option 'control_socket = PATH'. */
+        w.real = &dpdk_l3_class;
+        w.probe.dump = dpdk_l3_dump;
+        w.probe.has = dpdk_l3_has;
+        return NULL;
+    }
     if (!strchr(driver, '/') && !str_ends_with(driver, ".so")) {
-        return xasprintf("unknown built-in driver '%s' (the kit knows noop; "
+        return xasprintf("unknown built-in driver '%s' (the kit knows noop "
+                         "and dpdk; "
                          "give a vendor driver as the path of its shared "
                          "object)", driver);
     }

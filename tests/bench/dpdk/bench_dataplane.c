@@ -104,7 +104,6 @@ bench_dp(struct rte_mempool *pool, uint32_t flows)
     c.max_neighbours = 64;
     c.max_fips = 16;
     c.lpm_rules = 64;
-    c.lpm_tbl8s = 16;
     struct dp *dp = dp_create(&c, pool);
     if (!dp) {
         fprintf(stderr, "dp_create: %s\n", rte_strerror(rte_errno));

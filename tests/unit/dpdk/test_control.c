@@ -75,6 +75,31 @@ static const struct ctl_port_class fake_class = {
     .close = fake_close,
 };
 
+/* The same with bridges: "br-bad" cannot be attached to. */
+static char attached[DP_MAX_PORTS][16];
+static unsigned int n_attach;
+
+static int
+fake_attach(void *aux, uint16_t port, const char *bridge, char *err,
+            size_t err_size)
+{
+    assert_true(is_open[port]);
+    n_attach++;
+    if (!strcmp(bridge, "br-bad")) {
+        snprintf(err, err_size, "no such bridge");
+        return ENOENT;
+    }
+    snprintf(attached[port], sizeof attached[port], "%s", bridge);
+    return 0;
+}
+
+static const struct ctl_port_class fake_bridge_class = {
+    .type = "fake-bridge",
+    .open = fake_open,
+    .close = fake_close,
+    .attach = fake_attach,
+};
+
 /* --- Calling. --- */
 
 static void
@@ -182,7 +207,6 @@ setup(void **state)
     c.max_neighbours = 64;
     c.max_fips = 16;
     c.lpm_rules = 32;
-    c.lpm_tbl8s = 8;
     mbufs_at_setup = rte_mempool_in_use_count(pool);
     dp = dp_create(&c, pool);
     assert_non_null(dp);
@@ -217,6 +241,127 @@ test_ping_echoes_id(void **state)
     assert_int_equal(reply_int("id", NULL, NULL), 42);
     assert_string_equal(YAJL_GET_STRING(get(reply, "op", NULL, NULL)),
                         "ping");
+}
+
+/* Each ctl has its own instance id, which ping answers, so that a driver
+ * sees when the process it configured was replaced by an empty one. */
+static void
+test_ping_instance(void **state)
+{
+    char first[32];
+
+    assert_ok("{\"op\":\"ping\"}");
+    yajl_val v = get(reply, "instance", NULL, NULL);
+    assert_true(YAJL_IS_STRING(v));
+    assert_int_equal(strlen(v->u.string), 16);
+    snprintf(first, sizeof first, "%s", v->u.string);
+    assert_ok("{\"op\":\"ping\"}");
+    assert_string_equal(get(reply, "instance", NULL, NULL)->u.string, first);
+
+    struct ctl *other = ctl_create(dp, &fake_class, NULL);
+    char *text = ctl_handle(other, "{\"op\":\"ping\"}", 13);
+    assert_null(strstr(text, first));
+    free(text);
+    ctl_destroy(other);
+}
+
+/* dump reads back everything a driver configured, per router. */
+static void
+test_dump_reads_back(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_ok("{\"op\":\"router_add\",\"router\":\"r2\"}");
+    assert_ok(PORT_INT);
+    assert_ok(PORT_EXT);
+    assert_ok("{\"op\":\"route_add\"," R1 ",\"destination\":\"0.0.0.0/0\","
+              "\"nexthop\":\"203.0.113.1\"}");
+    assert_ok("{\"op\":\"route_add\"," R1 ",\"destination\":"
+              "\"192.168.0.0/16\",\"nexthop\":\"10.0.0.254\"}");
+    assert_ok("{\"op\":\"snat_set\"," R1 "}");
+    assert_ok("{\"op\":\"fip_add\"," R1 ",\"floating_ip\":\"203.0.113.50\","
+              "\"fixed_ip\":\"10.0.0.10\"}");
+
+    assert_ok("{\"op\":\"dump\"}");
+    yajl_val r1 = get(reply, "routers", "r1", NULL);
+    assert_non_null(r1);
+    assert_non_null(get(reply, "routers", "r2", NULL));
+    const char *p_routes[] = { "routes", NULL };
+    yajl_val routes = yajl_tree_get(r1, p_routes, yajl_t_array);
+    assert_non_null(routes);
+    assert_int_equal(routes->u.array.len, 2);
+    const char *p_dest[] = { "destination", NULL };
+    const char *p_nh[] = { "nexthop", NULL };
+    assert_string_equal(yajl_tree_get(routes->u.array.values[0], p_dest,
+                                      yajl_t_string)->u.string, "0.0.0.0/0");
+    assert_string_equal(yajl_tree_get(routes->u.array.values[1], p_nh,
+                                      yajl_t_string)->u.string, "10.0.0.254");
+    const char *p_snat[] = { "snat", NULL };
+    assert_string_equal(yajl_tree_get(r1, p_snat, yajl_t_string)->u.string,
+                        "203.0.113.2");
+    const char *p_fips[] = { "fips", NULL };
+    yajl_val fips = yajl_tree_get(r1, p_fips, yajl_t_array);
+    assert_int_equal(fips->u.array.len, 1);
+    const char *p_fixed[] = { "fixed_ip", NULL };
+    assert_string_equal(yajl_tree_get(fips->u.array.values[0], p_fixed,
+                                      yajl_t_string)->u.string, "10.0.0.10");
+    const char *p_mem[] = { "memory", NULL };
+    yajl_val mem = yajl_tree_get(r1, p_mem, yajl_t_number);
+    assert_true(YAJL_IS_INTEGER(mem));
+    assert_true(mem->u.number.i > 0 && mem->u.number.i < 1024 * 1024);
+
+    /* One router only; an unknown one is simply absent. */
+    assert_ok("{\"op\":\"dump\",\"router\":\"r2\"}");
+    assert_null(get(reply, "routers", "r1", NULL));
+    yajl_val r2 = get(reply, "routers", "r2", NULL);
+    assert_non_null(r2);
+    assert_true(YAJL_IS_NULL(yajl_tree_get(r2, p_snat, yajl_t_any)));
+    assert_int_equal(yajl_tree_get(r2, p_routes, yajl_t_array)->u.array.len,
+                     0);
+    assert_ok("{\"op\":\"dump\",\"router\":\"nosuch\"}");
+    assert_int_equal(get(reply, "routers", NULL, NULL)->u.object.len, 0);
+}
+
+/* "bridge" needs a class that can attach; attaching is redone (repaired)
+ * on every port_add, and a failed attach leaves no port behind. */
+static void
+test_port_bridge(void **state)
+{
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-1\","
+               "\"device\":\"fake:0\",\"mac\":\"fa:16:3e:00:00:01\","
+               "\"ip\":\"10.0.0.1/24\",\"bridge\":\"br-a\"}", "BadRequest");
+    assert_int_equal(n_open, 0);
+    ctl_destroy(ctl);
+    ctl = ctl_create(dp, &fake_bridge_class, NULL);
+    n_attach = 0;
+    memset(attached, 0, sizeof attached);
+
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    const char *req = "{\"op\":\"port_add\"," R1 ",\"port\":\"qr-1\","
+        "\"device\":\"fake:0\",\"mac\":\"fa:16:3e:00:00:01\","
+        "\"ip\":\"10.0.0.1/24\",\"bridge\":\"br-a\"}";
+    assert_ok(req);
+    assert_string_equal(attached[0], "br-a");
+    assert_ok(req);
+    assert_int_equal(n_attach, 2);
+    assert_int_equal(n_open, 1);
+    assert_ok("{\"op\":\"dump\"}");
+    assert_string_equal(get(reply, "routers", "r1", "ports")
+                        ->u.object.values[0]->u.object.values[0]->u.string,
+                        "fake:0");
+    assert_non_null(strstr(reply_text, "\"bridge\":\"br-a\""));
+
+    assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-2\","
+               "\"device\":\"fake:3\",\"mac\":\"fa:16:3e:00:00:03\","
+               "\"ip\":\"10.0.3.1/24\",\"bridge\":\"br-bad\"}",
+               "Unavailable");
+    assert_false(is_open[3]);
+    assert_ok("{\"op\":\"dump\"}");
+    assert_null(strstr(reply_text, "qr-2"));
+    assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-1\","
+               "\"device\":\"fake:0\",\"mac\":\"fa:16:3e:00:00:01\","
+               "\"ip\":\"10.0.0.1/24\",\"bridge\":"
+               "\"much-too-long-name\"}", "BadRequest");
 }
 
 static void
@@ -611,6 +756,9 @@ main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
 #define T(NAME) cmocka_unit_test_setup_teardown(NAME, setup, teardown)
         T(test_ping_echoes_id),
+        T(test_ping_instance),
+        T(test_dump_reads_back),
+        T(test_port_bridge),
         T(test_router_add_del_idempotent),
         T(test_router_table_full),
         T(test_port_add_del),

@@ -327,7 +327,6 @@ setup(void **state)
     c.max_neighbours = 64;
     c.max_fips = 64;
     c.lpm_rules = 64;
-    c.lpm_tbl8s = 16;
     c.hz = HZ;
     c.timeout_udp = 30;
     c.icmp_error_rate = 0;
@@ -1218,6 +1217,55 @@ test_config_rules(void **state)
     router = r2;
 }
 
+/* Hundreds of routers fit in the memory that held two rte_lpm tables:
+ * 256 routers, the first 29 each with a port on the same subnet (one VRF
+ * each) and a default route, together well under 100 MiB; the routes read
+ * back. */
+static void
+test_many_routers(void **state)
+{
+    struct dp_config c;
+    struct dp *big;
+    uint32_t idx[256];
+    size_t total = 0;
+
+    dp_config_default(&c);
+    c.name = "many";
+    c.max_routers = 256;
+    c.max_flows = 1024;
+    c.max_neighbours = 64;
+    c.max_fips = 64;
+    c.hz = HZ;
+    big = dp_create(&c, pool);
+    assert_non_null(big);
+    for (int i = 0; i < 256; i++) {
+        assert_int_equal(dp_router_create(big, &idx[i]), 0);
+        if (i + 3 < DP_MAX_PORTS) {
+            struct dp_port_config pc = {
+                .router = idx[i], .mac = MAC_P0, .ip = IP_P0, .plen = 24,
+            };
+            assert_int_equal(dp_port_set(big, i + 3, &pc), 0);
+            assert_int_equal(dp_route_add(big, idx[i], 0, 0,
+                                          IPV4(10, 0, 0, 254)), 0);
+        }
+        total += dp_router_memory(big, idx[i]);
+    }
+    uint32_t extra;
+    assert_int_equal(dp_router_create(big, &extra), ENOSPC);
+    assert_true(total < 100u * 1024 * 1024);
+    assert_true(dp_router_memory(big, idx[0]) < 512 * 1024);
+
+    struct dp_route_info ri[2];
+    assert_int_equal(dp_router_routes(big, idx[0], ri, 2), 1);
+    assert_int_equal(ri[0].plen, 0);
+    assert_int_equal(ri[0].gw, IPV4(10, 0, 0, 254));
+    assert_int_equal(dp_router_routes(big, idx[255], ri, 2), 0);
+    uint32_t ip;
+    assert_false(dp_router_snat(big, idx[0], &ip));
+    assert_int_equal(dp_router_fips(big, idx[0], NULL, 0), 0);
+    dp_destroy(big);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -1263,6 +1311,7 @@ main(int argc, char **argv)
         T(test_mixed_burst),
         T(test_config_rules),
 #undef T
+        cmocka_unit_test(test_many_routers),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     rte_mempool_free(pool);

@@ -135,6 +135,38 @@ assert r["echo_replies"] >= 2 and r["snat_out"] >= 1 and r["fip_out"] >= 1
 assert r["icmp_ttl_exceeded"] == 1 and r["flows_active"] == 1
 EOF
 
+# Memory: a hundred routers fit in -m 256 (a FIB takes ~260 KiB).
+python3 - "$SOCK" <<'EOF' || fail "100 routers in -m 256"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(10)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def call(req):
+    f.write(json.dumps(req) + "\n")
+    f.flush()
+    r = json.loads(f.readline())
+    assert r["ok"], r
+    return r
+for i in range(100):
+    call({"op": "router_add", "router": "many%d" % i})
+    call({"op": "route_add", "router": "many%d" % i,
+          "destination": "0.0.0.0/0", "nexthop": "10.0.0.1"})
+assert len(call({"op": "dump"})["routers"]) == 101
+for i in range(100):
+    call({"op": "router_del", "router": "many%d" % i})
+EOF
+
+# A port attached to a Linux bridge, as the flavor driver asks.
+ip -n $NS_DP link add br$$ type bridge
+ctl true '{"op":"port_add","router":"r1","port":"qb","device":"net_tap2,iface=qb'$$'","mac":"fa:16:3e:00:00:04","ip":"10.0.4.1/24","bridge":"br'$$'"}'
+ip -n $NS_DP -o link show qb$$ | grep -q "master br$$" \
+    || fail "TAP not in the bridge: $(ip -n $NS_DP -o link show qb$$)"
+ip -n $NS_DP -o link show qb$$ | grep -q "<.*UP.*>" || fail "TAP not up"
+ctl false '{"op":"port_add","router":"r1","port":"qb2","device":"net_tap3,iface=qc'$$'","mac":"fa:16:3e:00:00:05","ip":"10.0.5.1/24","bridge":"nosuch'$$'"}'
+ip -n $NS_DP link show qc$$ >/dev/null 2>&1 && fail "TAP of a failed port_add left"
+ctl true '{"op":"port_del","port":"qb"}'
+
 ctl true '{"op":"port_del","port":"qr"}'
 ip -n $NS_HOST link show qr$$ >/dev/null 2>&1 && fail "TAP still there"
 ctl true '{"op":"router_del","router":"r1"}'
