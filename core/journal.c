@@ -920,7 +920,8 @@ apply_batch(struct dispatcher *d, struct claimed *c, size_t n)
 }
 
 /* Asks the driver's health() and, when it lost its state or a sync is
- * owed, gives it every router through sync_all(). */
+ * owed (the first one at start, for drivers with a sync_all()), gives it
+ * every router through sync_all(). */
 static void
 check_health(struct dispatcher *d)
 {
@@ -936,8 +937,10 @@ check_health(struct dispatcher *d)
         return;
     }
     if (!hooks.all_routers) {
-        LOG_RL(LOG_LEVEL_WARN, MOD, "%s: no router list to sync from "
-               "(L3 core not loaded)", d->name);
+        if (lost) {
+            LOG_RL(LOG_LEVEL_WARN, MOD, "%s: no router list to sync from "
+                   "(L3 core not loaded)", d->name);
+        }
         d->need_sync = false;
         return;
     }
@@ -1216,6 +1219,10 @@ journal_start(const struct config *cfg)
         d->provider = l3_provider_at(i);
         d->name = l3_provider_name(d->provider);
         d->cfg = cfg;
+        /* A driver with a sync_all() of its own has not compared its
+         * backend with the database since it started: it gets a full sync
+         * before any entry (a quiet one; a lost state later is a WARN). */
+        d->need_sync = l3_provider_has_sync_all(d->provider);
         if (db_open(cfg->connection, &d->db, errbuf, sizeof errbuf)) {
             error = xasprintf("journal: %s: cannot open the database: %s",
                               d->name, errbuf);

@@ -529,6 +529,12 @@ l3_provider_capabilities(const struct l3_provider *p)
 }
 
 bool
+l3_provider_has_sync_all(const struct l3_provider *p)
+{
+    return p && p->class->sync_all;
+}
+
+bool
 l3_provider_validate(const struct l3_provider *p_,
                      const struct hadron_l3_entry *e, char *err,
                      size_t err_size)

@@ -108,4 +108,9 @@ enum hadron_l3_result l3_provider_sync_all(const struct l3_provider *,
 bool l3_provider_health(const struct l3_provider *, bool *lost_state,
                         char *msg, size_t msg_size);
 
+/* True if the provider's driver has a sync_all() of its own (the journal
+ * gives those a full sync at start; without one, a sync replays a create
+ * per router, which the journal does only for a lost state). */
+bool l3_provider_has_sync_all(const struct l3_provider *);
+
 #endif /* flavors/registry.h */

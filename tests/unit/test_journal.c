@@ -1056,6 +1056,25 @@ test_lost_state_sync(void **state)
     assert_int_equal(fake.syncs, 2);
 }
 
+/* A driver with a sync_all() gets one at start before any row, also when
+ * its health() reports no lost state (it has not compared its backend
+ * with the database since it started). */
+static void
+test_initial_sync(void **state)
+{
+    struct fixture *f = *state;
+
+    f->cfg = make_config(f, HOST, ONE_PROVIDER, NULL);
+    int64_t seq = record(f, "fake", "router", "create", "i1", "i1", 0);
+    config_destroy(f->cfg);
+    fake.lost_state = false;
+
+    start(f, NULL, "health_interval_ms = 600000\n");
+    wait_idle(f);
+    assert_int_equal(fake.syncs, 1);
+    assert_true(fake.sync_ms <= fake.applies[applied_at(seq)].ms);
+}
+
 /* journal_wake() makes a committed row go at once, without waiting for
  * the poll; a row committed by another process (no wake) is found by the
  * poll. */
@@ -1260,6 +1279,7 @@ main(void)
         T(test_cancel_retry),
         T(test_list_and_depth),
         T(test_lost_state_sync),
+        T(test_initial_sync),
         T(test_wake_and_poll),
         T(test_stop_unclaims),
         T(test_order_across_providers),

@@ -833,6 +833,14 @@ test_build_and_east_west(void **state UNUSED)
 
     assert_true(ping_ok(ns_vm[0], vm_ip[1]));
     assert_true(ping_ok(ns_vm[1], vm_ip[0]));
+
+    /* The first start's full sync is no lost state. */
+    char *log = apitest_read_log(srv);
+    bool warned = strstr(log, "lost its state");
+    bool synced = strstr(log, "provider netns: full sync of");
+    free(log);
+    assert_false(warned);
+    assert_true(synced);
 }
 
 /* A VM reaches the outside host, which sees the router's gateway IP. */
@@ -871,6 +879,76 @@ test_fip_inbound(void **state UNUSED)
     assert_string_equal(src, "203.0.113.1");
     assert_true(udp_probe(ns_vm[0], ns_out, "203.0.113.1", src));
     assert_string_equal(src, fip_addr);
+}
+
+/* Reads router 'id' back and says whether the gateway holds 'ip' and
+ * 'n_fips' floating IPs are in its NAT table. */
+static bool
+kernel_has(const char *id, const char *ip, size_t n_fips)
+{
+    struct netns_router k;
+    char err[NETNS_ERR_LEN];
+    bool ok;
+
+    memset(&k, 0, sizeof k);
+    if (netns_router_read(id, &k, err, sizeof err)) {
+        return false;
+    }
+    ok = k.gw && addr_in(k.gw->port.ips, k.gw->port.n_ips, ip)
+         && k.n_fips == n_fips;
+    netns_router_clear(&k);
+    return ok;
+}
+
+/* Changes made in the kernel behind the driver's back (the NAT table
+ * flushed, the gateway's address removed by hand) are found by the
+ * driver's health check and repaired without a restart or an API call. */
+static void
+test_drift(void **state UNUSED)
+{
+    char ns[NETNS_NSNAME_LEN], qg[NETNS_IFNAME_LEN], err[NETNS_ERR_LEN];
+    struct netns_router k;
+    bool repaired = false;
+
+    assert_non_null(fip_addr);
+    netns_router_ns_name(router, ns);
+    memset(&k, 0, sizeof k);
+    assert_int_equal(netns_router_read(router, &k, err, sizeof err), 0);
+    assert_non_null(k.gw);
+    netns_port_ifname("qg-", k.gw->port.id, qg);
+    netns_router_clear(&k);
+    assert_true(kernel_has(router, gw_ip, 1));
+
+    /* Give the health check time to read the applied state first. */
+    sleep_ms(600);
+    RUN("ip netns exec %s nft flush table ip hadron", ns);
+    for (int i = 0; i < 500 && !repaired; i++) {
+        repaired = kernel_has(router, gw_ip, 1);
+        if (!repaired) {
+            sleep_ms(20);
+        }
+    }
+    assert_true(repaired);
+    assert_true(ping_ok(ns_out, fip_addr));
+
+    sleep_ms(600);
+    RUN("ip -n %s addr del %s/24 dev %s", ns, gw_ip, qg);
+    repaired = false;
+    for (int i = 0; i < 500 && !repaired; i++) {
+        repaired = kernel_has(router, gw_ip, 1);
+        if (!repaired) {
+            sleep_ms(20);
+        }
+    }
+    assert_true(repaired);
+    wait_idle();
+    assert_kernel_matches(router);
+    assert_true(ping_ok(ns_vm[1], "203.0.113.1"));
+
+    char *log = apitest_read_log(srv);
+    bool logged = strstr(log, "changed behind the driver's back");
+    free(log);
+    assert_true(logged);
 }
 
 /* After disassociation the FIP is unreachable, and VM1 is back to SNAT. */
@@ -1099,11 +1177,28 @@ test_router_delete(void **state UNUSED)
     snprintf(path, sizeof path, "/v2.0/routers/%s", router);
     free(expect(200, NULL, "PUT", path, "p1",
                 "{\"router\": {\"routes\": []}}"));
+    /* A network that only ever had router interfaces: its bridge goes
+     * with the interface (net[4]'s went in test_kill9_restart). */
+    char bridge3[NETNS_IFNAME_LEN], bridge4[NETNS_IFNAME_LEN];
+    char ext_bridge[NETNS_IFNAME_LEN];
+    netns_bridge_name(net[3], bridge3);
+    netns_bridge_name(net[4], bridge4);
+    netns_bridge_name(ext_net, ext_bridge);
+    assert_true(link_exists(bridge3));
+    assert_false(link_exists(bridge4));
+    assert_true(link_exists(ext_bridge));
+    remove_interface(router, subnet[3]);
+    wait_idle();
+    assert_false(link_exists(bridge3));
     remove_interface(router, subnet[0]);
     remove_interface(router, subnet[1]);
-    remove_interface(router, subnet[3]);
+    /* The external network's bridge goes with the gateway (the noop
+     * router's gateway has nothing in the kernel). */
     free(expect(200, NULL, "PUT", path, "p1",
                 "{\"router\": {\"external_gateway_info\": null}}"));
+    wait_idle();
+    assert_false(link_exists(ext_bridge));
+    assert_true(link_exists(phys));
     free(expect(204, NULL, "DELETE", path, "p1", NULL));
     wait_idle();
 
@@ -1127,6 +1222,13 @@ test_router_delete(void **state UNUSED)
         free(expect(204, NULL, "DELETE", path, NULL, NULL));
         assert_false(link_exists(bridge));
     }
+    /* No bridge of the test's networks is left. */
+    for (int i = 0; i < N_NETS; i++) {
+        char bridge[NETNS_IFNAME_LEN];
+        netns_bridge_name(net[i], bridge);
+        assert_false(link_exists(bridge));
+    }
+    assert_false(link_exists(ext_bridge));
     char vx[NETNS_IFNAME_LEN];
     r = api_get(srv, "/v2.0/networks?provider:network_type=vxlan");
     for (size_t i = 0; i < jlen(r->json, "networks"); i++) {
@@ -1215,6 +1317,7 @@ main(void)
         cmocka_unit_test(test_build_and_east_west),
         cmocka_unit_test(test_snat),
         cmocka_unit_test(test_fip_inbound),
+        cmocka_unit_test(test_drift),
         cmocka_unit_test(test_fip_disassociate),
         cmocka_unit_test(test_admin_down),
         cmocka_unit_test(test_mixed_backend),
