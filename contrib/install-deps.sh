@@ -17,7 +17,7 @@ HADRON_DEPS=(
     # databases
     mariadb-server mariadb-client sqlite3
     # tests
-    libcmocka-dev libcurl4-openssl-dev curl wrk
+    libcmocka-dev libcurl4-openssl-dev curl wrk socat
     # dataplane: netns driver (netlink, nftables) and tests that ping
     iproute2 nftables libmnl-dev libnftables-dev iputils-ping
     # dataplane: DPDK driver (dpdk-doc: l3fwd sources for the comparison)

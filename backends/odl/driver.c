@@ -1366,11 +1366,13 @@ odl_apply(void *state, const struct hadron_l3_entry *e, char *msg,
             a->seq = e->seq;
             HASH_ADD(hh, o->attempts, seq, sizeof a->seq, a);
         }
-        if (++a->server_errors >= o->retry_count) {
+        /* networking-odl's count: the row is retried retry_count times
+         * and fails at the next server error. */
+        if (++a->server_errors > o->retry_count) {
             size_t len = strlen(msg);
-            snprintf(msg + len, msg_size - len, " (server error %d of "
-                     "retry_count %d: giving up)", a->server_errors,
-                     o->retry_count);
+            snprintf(msg + len, msg_size - len, " (server error %d, "
+                     "after retry_count %d retries: giving up)",
+                     a->server_errors, o->retry_count);
             r.result = HADRON_L3_FAILED;
         }
     }

@@ -77,9 +77,11 @@
  *   username, password   HTTP basic auth (none)
  *   timeout       seconds (decimals allowed) per request (10)
  *   sync_timeout  seconds per request of a full sync and of health() (10)
- *   retry_count   how many server errors (5xx other than 503) one entry
- *                 may meet before it FAILS; 0 = never (5).  Unanswered
- *                 requests and 503 never count, as in networking-odl.
+ *   retry_count   how many times an entry answered a server error (5xx
+ *                 other than 503) is retried: the retry_count+1-th server
+ *                 error FAILS it, as networking-odl counts (its row's
+ *                 retry_count); 0 = never fail (5).  Unanswered requests
+ *                 and 503 never count.
  *   ca_file       PEM file of the CAs to verify an https controller with
  *                 (the system's)
  * networking-odl options that mean nothing here (port_binding_controller,

@@ -463,7 +463,7 @@ struct env {
 };
 
 static char *
-server_config(int peer_port)
+server_config(int peer_port, const char *extra)
 {
     return xasprintf(
         "[service_providers]\n"
@@ -480,7 +480,7 @@ server_config(int peer_port)
         "retry_backoff_initial_ms = 20\n"
         "retry_backoff_max = 1\n"
         "poll_interval_ms = 50\n"
-        "health_interval_ms = 100\n", peer_port);
+        "health_interval_ms = 100\n%s", peer_port, extra);
 }
 
 static char *create_id(struct apitest_server *, const char *path,
@@ -987,19 +987,27 @@ wait_converged(struct env *env, int timeout_ms)
 
 /* ---- Setup ---- */
 
+/* The server on a fresh peer; 'extra' is appended to its configuration
+ * (a later section overrides [ml2_odl]). */
 static struct env *
-env_start(bool state_file)
+env_start_with(bool state_file, const char *extra)
 {
     struct env *env = xzalloc(sizeof *env);
 
     env->peer = peer_start(state_file);
-    env->conf = server_config(env->peer->port);
+    env->conf = server_config(env->peer->port, extra);
     env->srv = apitest_server_start(env->conf);
     env->flavor = make_flavor(env->srv, "odl");
     env->ext = make_net(env->srv, "admin", true);
     env->ext_subnet = make_subnet(env->srv, "admin", env->ext,
                                   "172.24.4.0/24");
     return env;
+}
+
+static struct env *
+env_start(bool state_file)
+{
+    return env_start_with(state_file, "");
 }
 
 static void
@@ -1680,6 +1688,77 @@ test_mixed(void **state)
     env_stop(env);
 }
 
+/* retry_count: an entry the controller answers 500 is retried
+ * retry_count times, as networking-odl counts, then fails and its router
+ * goes ERROR; the next change of the router, once the controller is
+ * well, brings it back. */
+static void
+test_retry_count(void **state)
+{
+    struct env *env = env_start_with(false, "[odl]\nretry_count = 2\n");
+
+    wait_converged(env, 10000);
+    peer_mode(env->peer, "{\"mode\": \"fail500\"}");
+    long long mark = peer_mark(env->peer);
+    char *router = make_router(env, "rc-0", env->flavor, NULL);
+    char *path = xasprintf("/v2.0/routers/%s", router);
+    const char *status = NULL;
+    struct apitest_resp *r = NULL;
+    for (int i = 0; i < 500; i++) {
+        apitest_resp_free(r);
+        r = api_get(env->srv, path);
+        assert_status(r, 200);
+        status = jstr(r->json, "router/status");
+        if (str_eq(status, "ERROR")) {
+            break;
+        }
+        sleep_ms(20);
+    }
+    assert_string_equal(status, "ERROR");
+    apitest_resp_free(r);
+
+    /* Its create entry: failed after 1 + retry_count attempts, each a
+     * POST of the router answered 500. */
+    char *query = xasprintf("/v2.0/journal_entries?driver=odl&state=failed");
+    r = api_get(env->srv, query);
+    assert_status(r, 200);
+    yajl_val list = jpath(r->json, "journal_entries");
+    yajl_val entry = NULL;
+    for (size_t i = 0; list && i < list->u.array.len; i++) {
+        yajl_val e = list->u.array.values[i];
+        if (str_eq(jstr(e, "resource_id"), router)) {
+            entry = e;
+        }
+    }
+    assert_non_null(entry);
+    assert_string_equal(jstr(entry, "operation"), "create");
+    assert_int_equal(jint(entry, "attempts"), 3);
+    assert_non_null(strstr(jstr(entry, "last_error"), "500"));
+    apitest_resp_free(r);
+    free(query);
+    struct log log = peer_log(env->peer, mark);
+    int posts = 0;
+    for (long k = log_find(&log, 0, "POST", "routers", router); k >= 0;
+         k = log_find(&log, k + 1, "POST", "routers", router)) {
+        assert_int_equal(log.reqs[k].status, 500);
+        posts++;
+    }
+    assert_int_equal(posts, 3);
+    log_free(&log);
+
+    /* Well again: a change of the router converges and it is ACTIVE. */
+    peer_mode(env->peer, "{\"mode\": \"normal\"}");
+    rename_router(env, router, "rc-1");
+    wait_converged(env, 10000);
+    r = api_get(env->srv, path);
+    assert_string_equal(jstr(r->json, "router/status"), "ACTIVE");
+    apitest_resp_free(r);
+
+    free(path);
+    free(router);
+    env_stop(env);
+}
+
 int
 main(void)
 {
@@ -1690,6 +1769,7 @@ main(void)
         cmocka_unit_test(test_kill9),
         cmocka_unit_test(test_timeout_replay),
         cmocka_unit_test(test_mixed),
+        cmocka_unit_test(test_retry_count),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

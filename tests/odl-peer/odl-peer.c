@@ -126,12 +126,14 @@ enum peer_mode {
     MODE_NORMAL,                /* answer as ODL does */
     MODE_FAIL503,               /* answer every Northbound request 503 */
     MODE_STALL,                 /* hold every Northbound answer stall_ms */
+    MODE_FAIL500,               /* answer every Northbound request 500 */
 };
 
 static const char *const mode_names[] = {
     [MODE_NORMAL] = "normal",
     [MODE_FAIL503] = "fail503",
     [MODE_STALL] = "stall",
+    [MODE_FAIL500] = "fail500",
 };
 
 struct peer;
@@ -1017,6 +1019,11 @@ nb_handle(struct peer *peer, htp_method method, const char *path,
         reply_error(r, 503, "ServiceUnavailable",
                     "CRUD Interface Service Unavailable (peer in fail503 "
                     "mode)");
+        return;
+    }
+    if (peer->mode == MODE_FAIL500) {
+        reply_error(r, 500, "InternalServerError",
+                    "Internal Server Error (peer in fail500 mode)");
         return;
     }
     if (strncmp(path, NB_BASE, strlen(NB_BASE))

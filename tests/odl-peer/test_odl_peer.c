@@ -1049,6 +1049,36 @@ test_fail503(void **state UNUSED)
              201);
 }
 
+/* fail500: every Northbound request a 500 (a server error networking-odl
+ * counts against retry_count), nothing applied. */
+static void
+test_fail500(void **state UNUSED)
+{
+    char *body;
+
+    create_network(NET_BODY(NET, "private", "false"));
+    ctl_check("POST", "/_peer/mode", "{\"mode\": \"fail500\"}", 200);
+    struct http_result res = ctl("GET", "/_peer/mode", NULL);
+    yajl_val mode = parse(res.body);
+    assert_string_equal(jstr(JGET(mode, "mode")), "fail500");
+    yajl_tree_free(mode);
+    http_result_free(&res);
+
+    body = nb_expect("POST", "/subnets",
+                     SUBNET_BODY(SUBNET, NET, "10.0.0.0/24"), 500);
+    assert_error(body, 500, "InternalServerError");
+    free(body);
+    nb_check("GET", "/networks/" NET, NULL, 500);
+    nb_check("PUT", "/networks/" NET, NET_BODY(NET, "renamed", "false"), 500);
+    nb_check("DELETE", "/networks/" NET, NULL, 500);
+    assert_int_equal(state_count("subnets"), 0);
+    assert_int_equal(state_count("networks"), 1);
+
+    ctl_check("POST", "/_peer/mode", "{\"mode\": \"normal\"}", 200);
+    nb_check("POST", "/subnets", SUBNET_BODY(SUBNET, NET, "10.0.0.0/24"),
+             201);
+}
+
 static void
 test_stall(void **state UNUSED)
 {
@@ -1362,6 +1392,7 @@ main(void)
         T(test_bad_requests),
         T(test_router_interface_compat),
         T(test_fail503),
+        T(test_fail500),
         T(test_stall),
         T(test_mode_validation),
         T(test_reset),

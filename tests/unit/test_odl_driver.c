@@ -12,8 +12,16 @@
  *     entry applied twice leaves the same state, deletes collect what
  *     nothing refers to;
  *   - answers: no answer (closed port, TLS to a plain HTTP server) and 503
- *     are RETRY; bad credentials FAILED with the controller's answer. */
+ *     are RETRY; bad credentials FAILED with the controller's answer;
+ *   - retry_count: an entry answered 500 is retried retry_count times and
+ *     then FAILED (networking-odl's count); 503s never count;
+ *   - TLS: the peer behind a real TLS server (socat with a certificate the
+ *     test makes with openssl): https with ca_file that certificate works,
+ *     with another CA no answer comes (RETRY). */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <spawn.h>
@@ -22,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -520,6 +529,243 @@ test_answers(void **state)
     free(d);
 }
 
+/* An entry answered 500 is retried retry_count times, then FAILED; one
+ * answered 503 never counts. */
+static void
+test_retry_count(void **state)
+{
+    char msg[512];
+    char *d = doc("r1", 1, false);
+    struct hadron_l3_entry e = {
+        .seq = 1000, .resource = "router", .operation = "create",
+        .resource_id = R1, .router_id = R1, .revision = 1, .data = d,
+        .router = d,
+    };
+
+    yajl_tree_free(peer("POST", "/_peer/reset", NULL));
+    const struct l3_provider *p = odl_provider("retry_count = 2\n");
+    yajl_tree_free(peer("POST", "/_peer/mode", "{\"mode\": \"fail500\"}"));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(l3_provider_apply(p, &e, msg, sizeof msg),
+                         HADRON_L3_RETRY);
+        assert_non_null(strstr(msg, "500"));
+    }
+    assert_int_equal(l3_provider_apply(p, &e, msg, sizeof msg),
+                     HADRON_L3_FAILED);
+    assert_non_null(strstr(msg, "500"));
+    assert_non_null(strstr(msg, "retry_count 2"));
+
+    /* Another entry counts on its own; 503s do not count at all, nor do
+     * the server errors of an entry that then succeeded. */
+    e.seq = 1001;
+    assert_int_equal(l3_provider_apply(p, &e, msg, sizeof msg),
+                     HADRON_L3_RETRY);
+    yajl_tree_free(peer("POST", "/_peer/mode", "{\"mode\": \"fail503\"}"));
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(l3_provider_apply(p, &e, msg, sizeof msg),
+                         HADRON_L3_RETRY);
+        assert_non_null(strstr(msg, "503"));
+    }
+    yajl_tree_free(peer("POST", "/_peer/mode", "{\"mode\": \"fail500\"}"));
+    assert_int_equal(l3_provider_apply(p, &e, msg, sizeof msg),
+                     HADRON_L3_RETRY);
+    yajl_tree_free(peer("POST", "/_peer/mode", "{\"mode\": \"normal\"}"));
+    assert_int_equal(l3_provider_apply(p, &e, msg, sizeof msg),
+                     HADRON_L3_OK);
+    yajl_tree_free(peer("POST", "/_peer/mode", "{\"mode\": \"fail500\"}"));
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(l3_provider_apply(p, &e, msg, sizeof msg),
+                         HADRON_L3_RETRY);
+    }
+    assert_int_equal(l3_provider_apply(p, &e, msg, sizeof msg),
+                     HADRON_L3_FAILED);
+    yajl_tree_free(peer("POST", "/_peer/mode", "{\"mode\": \"normal\"}"));
+    free(d);
+}
+
+/* ---- TLS: the peer behind socat ---- */
+
+/* Runs 'argv' (from PATH) with its output to /dev/null; returns its exit
+ * status, or -1. */
+static int
+run(char *const argv[])
+{
+    posix_spawn_file_actions_t fa;
+    pid_t pid;
+    int status;
+
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null",
+                                     O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+                                     O_WRONLY, 0);
+    int error = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    if (error || waitpid(pid, &status, 0) != pid || !WIFEXITED(status)) {
+        return -1;
+    }
+    return WEXITSTATUS(status);
+}
+
+/* Makes a self-signed certificate for 127.0.0.1 in 'dir'/'name'.pem with
+ * its key in 'dir'/'name'.key. */
+static void
+make_cert(const char *dir, const char *name)
+{
+    char *crt = xasprintf("%s/%s.pem", dir, name);
+    char *key = xasprintf("%s/%s.key", dir, name);
+    char *argv[] = {
+        (char *) "openssl", (char *) "req", (char *) "-x509",
+        (char *) "-newkey", (char *) "rsa:2048", (char *) "-nodes",
+        (char *) "-subj", (char *) "/CN=127.0.0.1",
+        (char *) "-addext", (char *) "subjectAltName=IP:127.0.0.1",
+        (char *) "-days", (char *) "1", (char *) "-keyout", key,
+        (char *) "-out", crt, NULL,
+    };
+    assert_int_equal(run(argv), 0);
+    free(crt);
+    free(key);
+}
+
+/* A free loopback TCP port (bound, read, closed). */
+static int
+free_port(void)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET };
+    socklen_t len = sizeof sin;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    assert_true(fd >= 0);
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof sin), 0);
+    assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
+    close(fd);
+    return ntohs(sin.sin_port);
+}
+
+static bool
+port_open(int port)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_port = htons(port) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = !connect(fd, (struct sockaddr *) &sin, sizeof sin);
+    close(fd);
+    return ok;
+}
+
+static char tls_dir[] = "/tmp/test_odl_driver_tls_XXXXXX";
+static pid_t tls_socat;
+
+/* Stops socat and removes the certificates, even after a failure. */
+static int
+tls_teardown(void **state)
+{
+    static const char *const files[] = {
+        "server.pem", "server.key", "other.pem", "other.key",
+    };
+
+    if (tls_socat > 0) {
+        int status;
+        kill(tls_socat, SIGTERM);
+        waitpid(tls_socat, &status, 0);
+        tls_socat = 0;
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+        char *path = xasprintf("%s/%s", tls_dir, files[i]);
+        unlink(path);
+        free(path);
+    }
+    rmdir(tls_dir);
+    return registry_teardown(state);
+}
+
+static void
+test_tls(void **state)
+{
+    char *dir = tls_dir;
+    char msg[512];
+    bool lost;
+
+    assert_non_null(mkdtemp(dir));
+    make_cert(dir, "server");
+    make_cert(dir, "other");
+    int port = free_port();
+    char *listen = xasprintf("OPENSSL-LISTEN:%d,bind=127.0.0.1,cert=%s/"
+                             "server.pem,key=%s/server.key,verify=0,"
+                             "reuseaddr,fork", port, dir, dir);
+    char *connect_to = xasprintf("TCP:127.0.0.1:%d", peer_port);
+    char *argv[] = { (char *) "socat", listen, connect_to, NULL };
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null",
+                                     O_WRONLY, 0);
+    assert_int_equal(posix_spawnp(&tls_socat, "socat", &fa, NULL, argv,
+                                  environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    free(listen);
+    free(connect_to);
+    for (int i = 0; i < 500 && !port_open(port); i++) {
+        usleep(10000);
+    }
+    assert_true(port_open(port));
+
+    /* ca_file the server's certificate: requests succeed over https. */
+    yajl_tree_free(peer("POST", "/_peer/reset", NULL));
+    char *text = xasprintf("[service_providers]\n"
+                           "service_provider = L3_ROUTER_NAT:odl:odl\n"
+                           "[odl]\nurl = https://127.0.0.1:%d" NB "\n"
+                           "timeout = 2\nusername = admin\n"
+                           "password = admin\nca_file = %s/server.pem\n",
+                           port, dir);
+    assert_null(init_from(text));
+    free(text);
+    const struct l3_provider *p = l3_provider_find("odl");
+    char *d = doc("r1", 1, true);
+    const char *docs[] = { d };
+    assert_true(l3_provider_health(p, &lost, msg, sizeof msg));
+    assert_true(lost);
+    if (l3_provider_sync_all(p, docs, 1, msg, sizeof msg) != HADRON_L3_OK) {
+        fail_msg("sync_all over https: %s", msg);
+    }
+    assert_int_equal(apply(p, "router", "update", R1, d, d, msg, sizeof msg),
+                     HADRON_L3_OK);
+    assert_true(l3_provider_health(p, &lost, msg, sizeof msg));
+    assert_false(lost);
+    char *t = held("routers");
+    assert_string_equal(t, R1);
+    free(t);
+    l3_registry_destroy();
+
+    /* Another CA: the server is not trusted, no answer (RETRY). */
+    text = xasprintf("[service_providers]\n"
+                     "service_provider = L3_ROUTER_NAT:odl:odl\n"
+                     "[odl]\nurl = https://127.0.0.1:%d" NB "\n"
+                     "timeout = 2\nusername = admin\n"
+                     "password = admin\nca_file = %s/other.pem\n",
+                     port, dir);
+    assert_null(init_from(text));
+    free(text);
+    p = l3_provider_find("odl");
+    yajl_tree_free(peer("DELETE", "/_peer/requests", NULL));
+    assert_int_equal(apply(p, "router", "update", R1, d, d, msg, sizeof msg),
+                     HADRON_L3_RETRY);
+    assert_non_null(strstr(msg, "unreachable"));
+    assert_false(l3_provider_health(p, &lost, msg, sizeof msg));
+    assert_int_equal(l3_provider_sync_all(p, docs, 1, msg, sizeof msg),
+                     HADRON_L3_RETRY);
+    /* Nothing reached the controller. */
+    yajl_val log = peer("GET", "/_peer/requests", NULL);
+    yajl_val reqs = jget(log, "requests", NULL);
+    assert_true(YAJL_IS_ARRAY(reqs));
+    assert_int_equal(reqs->u.array.len, 0);
+    yajl_tree_free(log);
+
+    free(d);
+}
+
 int
 main(void)
 {
@@ -527,6 +773,8 @@ main(void)
         cmocka_unit_test_teardown(test_options, registry_teardown),
         cmocka_unit_test_teardown(test_health_sync_apply, registry_teardown),
         cmocka_unit_test_teardown(test_answers, registry_teardown),
+        cmocka_unit_test_teardown(test_retry_count, registry_teardown),
+        cmocka_unit_test_teardown(test_tls, tls_teardown),
     };
     return cmocka_run_group_tests(tests, peer_setup, peer_teardown);
 }
