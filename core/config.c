@@ -97,6 +97,8 @@ static const struct opt opts[] = {
       "5000", 10, 3600 * 1000),
     O("journal", "claim_timeout", OPT_INT, journal_claim_timeout, "300", 1,
       86400),
+    O("journal", "coalesce_us", OPT_INT, journal_coalesce_us, "2000", 0,
+      100000),
     O("journal", "batch_size", OPT_INT, journal_batch_size, "64", 1, 1000),
 };
 

@@ -85,6 +85,8 @@ struct config {
     int journal_health_interval_ms;     /* ask each driver's health() */
     int journal_claim_timeout;          /* s after which another server's
                                          * 'processing' row is taken back */
+    int journal_coalesce_us;            /* after a wake-up, wait this long
+                                         * so one claim takes several rows */
     int journal_batch_size;             /* rows (of distinct routers) per
                                          * claim */
 

@@ -1113,6 +1113,20 @@ dispatcher_main(void *d_)
         }
         if (timeout > 0) {
             wait_for_work(gen, timeout);
+            /* Woken by a commit: let a few more commits land so that one
+             * claim takes them together (on SQLite every claim is a write
+             * that queues behind the API's writers). */
+            if (cfg->journal_coalesce_us) {
+                pthread_mutex_lock(&mutex);
+                bool woken = wake_gen != gen;
+                pthread_mutex_unlock(&mutex);
+                if (woken) {
+                    struct timespec ts = {
+                        cfg->journal_coalesce_us / 1000000,
+                        cfg->journal_coalesce_us % 1000000 * 1000L };
+                    nanosleep(&ts, NULL);
+                }
+            }
         }
     }
     free(c);

@@ -647,7 +647,18 @@ test_association_refusals(void **state)
     struct topo t;
     char *body, *msg;
 
-    make_topo(env, P1, "10.40.0.0/24", NULL, &t);
+    /* The addresses this test asks for by name (.50, .51, .99) lie outside
+     * the pool, so no port that got a random address can hold them. */
+    t.net = topo_net(srv, P1, NULL);
+    t.subnet = topo_create_id(srv, "POST", "/v2.0/subnets", NULL, 201,
+                              "subnet/id", "{\"subnet\": {\"network_id\": "
+                              "\"%s\", \"cidr\": \"10.40.0.0/24\", "
+                              "\"ip_version\": 4, \"project_id\": \"%s\", "
+                              "\"allocation_pools\": [{\"start\": "
+                              "\"10.40.0.100\", \"end\": \"10.40.0.200\"}]}}",
+                              t.net, P1);
+    t.router = make_router(srv, P1, env->ext, NULL);
+    free(add_interface(srv, P1, t.router, "subnet_id", t.subnet));
     char *fip = make_fip(srv, P1, env->ext, NULL);
 
     /* A port the caller cannot see: 404. */

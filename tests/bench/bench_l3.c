@@ -334,8 +334,12 @@ main(int argc, char *argv[])
     curl_global_init(CURL_GLOBAL_ALL);
 
     /* No debug logging: the benchmark measures the server, not its log. */
-    struct apitest_server *srv = apitest_server_start(
-        "[DEFAULT]\ndebug = false\napi_workers = 2\n");
+    /* HADRON_BENCH_CONFIG: more configuration, to compare settings. */
+    char *config = xasprintf("[DEFAULT]\ndebug = false\napi_workers = 2\n%s",
+                             getenv("HADRON_BENCH_CONFIG")
+                             ? getenv("HADRON_BENCH_CONFIG") : "");
+    struct apitest_server *srv = apitest_server_start(config);
+    free(config);
     srv->allow_errors = true;
     printf("hadron-server on %s, %d API workers, noop flavor driver\n",
            getenv("HADRON_TEST_ENGINE") ? getenv("HADRON_TEST_ENGINE")
