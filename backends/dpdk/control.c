@@ -54,12 +54,20 @@ struct ctl_router {
     char name[CTL_NAME_MAX];
 };
 
+/* A router port: by the dp's router port index. */
 struct ctl_port {
     bool in_use;
     char name[CTL_NAME_MAX];
-    char devspec[CTL_DEVSPEC_MAX];
+    uint16_t dev;                   /* its DPDK device */
     char bridge[CTL_BRIDGE_MAX];    /* "" = none */
     struct dp_port_config cfg;
+};
+
+/* A DPDK device opened for one or more router ports (all ports naming the
+ * same "device" share it): by DPDK port id. */
+struct ctl_dev {
+    uint32_t refs;                  /* router ports on it; 0 = closed */
+    char devspec[CTL_DEVSPEC_MAX];
 };
 
 struct ctl {
@@ -68,7 +76,8 @@ struct ctl {
     void *aux;
     char instance[17];                          /* random, hex */
     struct ctl_router routers[DP_MAX_ROUTERS];  /* by dp router index */
-    struct ctl_port ports[DP_MAX_PORTS];        /* by DPDK port id */
+    struct ctl_port ports[DP_MAX_LPORTS];       /* by router port index */
+    struct ctl_dev devs[DP_MAX_PORTS];          /* by DPDK port id */
 };
 
 /* A request being handled. */
@@ -296,7 +305,7 @@ router_find(const struct ctl *ctl, const char *name)
 static int32_t
 port_find(const struct ctl *ctl, const char *name)
 {
-    for (uint32_t i = 0; i < DP_MAX_PORTS; i++) {
+    for (uint32_t i = 0; i < DP_MAX_LPORTS; i++) {
         if (ctl->ports[i].in_use && !strcmp(ctl->ports[i].name, name)) {
             return i;
         }
@@ -405,11 +414,33 @@ cmd_router_add(struct req *r)
     return CTL_OK;
 }
 
+/* The device opened for 'devspec', or -1. */
+static int32_t
+dev_find(const struct ctl *ctl, const char *devspec)
+{
+    for (uint32_t i = 0; i < DP_MAX_PORTS; i++) {
+        if (ctl->devs[i].refs && !strcmp(ctl->devs[i].devspec, devspec)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* Drops a reference to device 'dev', closing it with the last one. */
+static void
+dev_put(struct ctl *ctl, uint16_t dev)
+{
+    if (ctl->devs[dev].refs && !--ctl->devs[dev].refs) {
+        ctl->class->close(ctl->aux, dev);
+        memset(&ctl->devs[dev], 0, sizeof ctl->devs[dev]);
+    }
+}
+
 static void
 port_close(struct ctl *ctl, uint16_t port)
 {
     dp_port_del(ctl->dp, port);
-    ctl->class->close(ctl->aux, port);
+    dev_put(ctl, ctl->ports[port].dev);
     memset(&ctl->ports[port], 0, sizeof ctl->ports[port]);
 }
 
@@ -425,7 +456,7 @@ cmd_router_del(struct req *r)
     }
     int64_t idx = router_find(ctl, name);
     if (idx >= 0) {
-        for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
+        for (uint16_t p = 0; p < DP_MAX_LPORTS; p++) {
             if (ctl->ports[p].in_use && ctl->ports[p].cfg.router == idx) {
                 port_close(ctl, p);
             }
@@ -466,64 +497,89 @@ cmd_port_add(struct req *r)
     if (idx >= 0) {
         struct ctl_port *p = &ctl->ports[idx];
         char err[128] = "";
-        if (p->cfg.router != cfg.router || strcmp(p->devspec, devspec)) {
+        if (p->cfg.router != cfg.router
+            || strcmp(ctl->devs[p->dev].devspec, devspec)) {
             return fail(r, CTL_CONFLICT, "port %s: exists on another router "
                         "or device; delete it first", name);
         }
-        if (bridge && ctl->class->attach(ctl->aux, idx, bridge, err,
+        if (bridge && ctl->class->attach(ctl->aux, p->dev, bridge, err,
                                          sizeof err)) {
             return fail(r, CTL_UNAVAILABLE, "port %s: bridge %s: %s", name,
                         bridge, err);
         }
-        int error = dp_port_set(ctl->dp, idx, &cfg);
+        int error = dp_port_set_dev(ctl->dp, idx, p->dev, &cfg);
         if (error) {
             return fail_errno(r, error, name);
         }
         p->cfg = cfg;
         snprintf(p->bridge, sizeof p->bridge, "%s", bridge ? bridge : "");
-        gen_kv_uint(r->out, "dpdk_port", idx);
+        gen_kv_uint(r->out, "dpdk_port", p->dev);
         gen_kv_bool(r->out, "created", false);
         return CTL_OK;
     }
 
-    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
-        if (ctl->ports[i].in_use && !strcmp(ctl->ports[i].devspec, devspec)) {
-            return fail(r, CTL_CONFLICT, "device %s: used by port %s",
-                        devspec, ctl->ports[i].name);
-        }
+    uint16_t lport = 0;
+    while (lport < DP_MAX_LPORTS && ctl->ports[lport].in_use) {
+        lport++;
     }
-    uint16_t port = 0;
+    if (lport >= DP_MAX_LPORTS) {
+        return fail(r, CTL_UNAVAILABLE, "port %s: too many ports", name);
+    }
+
+    /* Ports naming the same device share it: the dataplane tells their
+     * frames apart by destination MAC. */
     char err[128] = "";
-    int error = ctl->class->open(ctl->aux, devspec, &cfg.mac, cfg.mtu, &port,
+    int32_t shared = dev_find(ctl, devspec);
+    uint16_t dev = 0;
+    int error;
+    if (shared >= 0) {
+        dev = shared;
+        for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
+            const struct ctl_port *o = &ctl->ports[i];
+            if (o->in_use && o->dev == dev && o->bridge[0]
+                && strcmp(o->bridge, bridge ? bridge : "")) {
+                return fail(r, CTL_CONFLICT, "device %s: on bridge %s (port "
+                            "%s), not %s", devspec, o->bridge, o->name,
+                            bridge ? bridge : "none");
+            }
+        }
+    } else {
+        error = ctl->class->open(ctl->aux, devspec, &cfg.mac, cfg.mtu, &dev,
                                  err, sizeof err);
-    if (error) {
-        return fail(r, error == EINVAL ? CTL_BAD_REQUEST : CTL_UNAVAILABLE,
-                    "device %s: %s", devspec, err[0] ? err : strerror(error));
+        if (error) {
+            return fail(r, error == EINVAL ? CTL_BAD_REQUEST
+                                           : CTL_UNAVAILABLE,
+                        "device %s: %s", devspec,
+                        err[0] ? err : strerror(error));
+        }
+        if (dev >= DP_MAX_PORTS || ctl->devs[dev].refs) {
+            ctl->class->close(ctl->aux, dev);
+            return fail(r, CTL_INTERNAL, "device %s: port id %u unusable",
+                        devspec, dev);
+        }
+        snprintf(ctl->devs[dev].devspec, sizeof ctl->devs[dev].devspec, "%s",
+                 devspec);
     }
-    if (port >= DP_MAX_PORTS || ctl->ports[port].in_use) {
-        ctl->class->close(ctl->aux, port);
-        return fail(r, CTL_INTERNAL, "device %s: port id %u unusable",
-                    devspec, port);
-    }
-    error = dp_port_set(ctl->dp, port, &cfg);
+    ctl->devs[dev].refs++;
+    error = dp_port_set_dev(ctl->dp, lport, dev, &cfg);
     if (error) {
-        ctl->class->close(ctl->aux, port);
+        dev_put(ctl, dev);
         return fail_errno(r, error, name);
     }
-    if (bridge && (error = ctl->class->attach(ctl->aux, port, bridge, err,
+    if (bridge && (error = ctl->class->attach(ctl->aux, dev, bridge, err,
                                               sizeof err))) {
-        dp_port_del(ctl->dp, port);
-        ctl->class->close(ctl->aux, port);
+        dp_port_del(ctl->dp, lport);
+        dev_put(ctl, dev);
         return fail(r, CTL_UNAVAILABLE, "port %s: bridge %s: %s", name,
                     bridge, err[0] ? err : strerror(error));
     }
-    struct ctl_port *p = &ctl->ports[port];
+    struct ctl_port *p = &ctl->ports[lport];
     p->in_use = true;
     p->cfg = cfg;
+    p->dev = dev;
     snprintf(p->name, sizeof p->name, "%s", name);
-    snprintf(p->devspec, sizeof p->devspec, "%s", devspec);
     snprintf(p->bridge, sizeof p->bridge, "%s", bridge ? bridge : "");
-    gen_kv_uint(r->out, "dpdk_port", port);
+    gen_kv_uint(r->out, "dpdk_port", dev);
     gen_kv_bool(r->out, "created", true);
     return CTL_OK;
 }
@@ -601,7 +657,7 @@ cmd_snat_set(struct req *r)
         return st;
     }
     if (!present) {
-        for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+        for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
             const struct ctl_port *p = &ctl->ports[i];
             if (p->in_use && p->cfg.router == router && p->cfg.external) {
                 ip = p->cfg.ip;
@@ -758,7 +814,7 @@ cmd_counters(struct req *r)
 
     gen_str(g, "ports");
     yajl_gen_map_open(g);
-    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+    for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
         const struct ctl_port *p = &ctl->ports[i];
         struct dp_port_stats s;
         if (!p->in_use
@@ -771,7 +827,7 @@ cmd_counters(struct req *r)
         gen_str(g, p->name);
         yajl_gen_map_open(g);
         gen_kv_str(g, "router", ctl->routers[p->cfg.router].name);
-        gen_kv_uint(g, "dpdk_port", i);
+        gen_kv_uint(g, "dpdk_port", p->dev);
         DP_PORT_COUNTERS(GEN_COUNTER__)
         yajl_gen_map_close(g);
     }
@@ -854,7 +910,7 @@ cmd_dump(struct req *r)
         gen_kv_uint(g, "index", i);
         gen_str(g, "ports");
         yajl_gen_map_open(g);
-        for (uint16_t k = 0; k < DP_MAX_PORTS; k++) {
+        for (uint16_t k = 0; k < DP_MAX_LPORTS; k++) {
             const struct ctl_port *p = &ctl->ports[k];
             char mac[RTE_ETHER_ADDR_FMT_SIZE];
             if (!p->in_use || p->cfg.router != i) {
@@ -862,8 +918,8 @@ cmd_dump(struct req *r)
             }
             gen_str(g, p->name);
             yajl_gen_map_open(g);
-            gen_kv_str(g, "device", p->devspec);
-            gen_kv_uint(g, "dpdk_port", k);
+            gen_kv_str(g, "device", ctl->devs[p->dev].devspec);
+            gen_kv_uint(g, "dpdk_port", p->dev);
             rte_ether_format_addr(mac, sizeof mac, &p->cfg.mac);
             gen_kv_str(g, "mac", mac);
             gen_kv_ip(g, "ip", p->cfg.ip, p->cfg.plen);
@@ -1090,7 +1146,7 @@ ctl_destroy(struct ctl *ctl)
     if (!ctl) {
         return;
     }
-    for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
+    for (uint16_t p = 0; p < DP_MAX_LPORTS; p++) {
         if (ctl->ports[p].in_use) {
             port_close(ctl, p);
         }

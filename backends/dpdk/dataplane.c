@@ -116,6 +116,8 @@ struct dp_port {
     uint32_t ip;                /* network order */
     uint32_t mask;              /* network order */
     uint8_t plen;
+    uint16_t dev;               /* the DPDK port it sends and receives on */
+    uint16_t next_on_dev;       /* next router port on 'dev', or NONE */
     struct dp_port_stats stats;
 };
 
@@ -172,6 +174,12 @@ struct dp_fip_key {
     uint8_t pad;
 };
 
+/* A router port by the device it is on and its MAC. */
+struct dp_mac_key {
+    struct rte_ether_addr mac;
+    uint16_t dev;
+};
+
 struct dp_fip {
     bool in_use;
     uint32_t router;
@@ -184,7 +192,9 @@ struct dp {
     uint64_t now;
     uint64_t t_tcp, t_tcp_trans, t_udp, t_icmp, t_neigh, t_retry;
 
-    struct dp_port ports[DP_MAX_PORTS];
+    struct dp_port ports[DP_MAX_LPORTS];   /* router ports */
+    uint16_t dev_first[DP_MAX_PORTS];       /* router ports per device */
+    uint16_t dev_nports[DP_MAX_PORTS];
     struct dp_router *routers;          /* [cfg.max_routers] */
 
     struct rte_hash *flow_hash;
@@ -199,6 +209,8 @@ struct dp {
     uint32_t *neigh_free;
     uint32_t n_neigh_free;
     uint64_t neigh_swept;
+
+    struct rte_hash *mac_hash;          /* dp_mac_key -> router port */
 
     struct rte_hash *fip_hash;
     struct dp_fip *fips;                /* [cfg.max_fips] */
@@ -348,7 +360,8 @@ static bool
 tx_enqueue(struct dp *dp, struct dp_tx *tx, struct dp_router *r,
            uint16_t port, struct rte_mbuf *m)
 {
-    uint16_t k = tx->n[port];
+    uint16_t dev = dp->ports[port].dev;
+    uint16_t k = tx->n[dev];
 
     if (k >= DP_TX_QUEUE) {
         count_drop(dp, r, DP_drop_tx_full);
@@ -356,10 +369,10 @@ tx_enqueue(struct dp *dp, struct dp_tx *tx, struct dp_router *r,
         return false;
     }
     if (k == 0) {
-        tx->ports[tx->n_ports++] = port;
+        tx->ports[tx->n_ports++] = dev;
     }
-    tx->pkts[port][k] = m;
-    tx->n[port] = k + 1;
+    tx->pkts[dev][k] = m;
+    tx->n[dev] = k + 1;
     dp->ports[port].stats.tx_packets++;
     dp->ports[port].stats.tx_bytes += m->pkt_len;
     return true;
@@ -375,14 +388,28 @@ dp_tx_reset(struct dp_tx *tx)
 }
 
 void
-dp_tx_done(struct dp *dp, uint16_t port, const struct dp_tx *tx,
+dp_tx_done(struct dp *dp, uint16_t dev, const struct dp_tx *tx,
            uint16_t sent)
 {
-    struct dp_port_stats *s = &dp->ports[port].stats;
-
-    for (uint16_t i = sent; i < tx->n[port]; i++) {
+    if (dev >= DP_MAX_PORTS) {
+        return;
+    }
+    for (uint16_t i = sent; i < tx->n[dev]; i++) {
+        /* The router port that queued it: its MAC is the source. */
+        const struct rte_ether_hdr *eth =
+            rte_pktmbuf_mtod(tx->pkts[dev][i], const struct rte_ether_hdr *);
+        uint16_t lp = dp->dev_first[dev];
+        while (lp != DP_PORT_NONE && dp->dev_nports[dev] > 1
+               && !rte_is_same_ether_addr(&dp->ports[lp].mac,
+                                          &eth->src_addr)) {
+            lp = dp->ports[lp].next_on_dev;
+        }
+        if (lp == DP_PORT_NONE) {
+            continue;
+        }
+        struct dp_port_stats *s = &dp->ports[lp].stats;
         s->tx_packets--;
-        s->tx_bytes -= tx->pkts[port][i]->pkt_len;
+        s->tx_bytes -= tx->pkts[dev][i]->pkt_len;
         s->tx_dropped++;
     }
 }
@@ -1476,7 +1503,7 @@ process_burst(struct dp *dp, uint16_t in_port, struct rte_mbuf **pkts,
     struct pkt pk[DP_BURST_MAX];
     uint16_t np = 0;
 
-    if (in_port >= DP_MAX_PORTS || !dp->ports[in_port].in_use) {
+    if (in_port >= DP_MAX_LPORTS || !dp->ports[in_port].in_use) {
         for (uint16_t i = 0; i < n; i++) {
             drop(&b, pkts[i], DP_drop_no_port);
         }
@@ -1516,17 +1543,127 @@ out:
     }
 }
 
+/* The router port on shared device 'dev' that frame 'm' is for:
+ * by destination MAC, or for a broadcast ARP request by target address
+ * (a port's own address; on an external port also its router's SNAT
+ * address and floating IPs).  DP_PORT_NONE if none. */
+static uint16_t
+demux(const struct dp *dp, uint16_t dev, const struct rte_mbuf *m)
+{
+    const struct rte_ether_hdr *eth =
+        rte_pktmbuf_mtod(m, const struct rte_ether_hdr *);
+
+    if (m->data_len < ETH_LEN) {
+        return DP_PORT_NONE;
+    }
+    if (!rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+        struct dp_mac_key k = { .dev = dev };
+        void *data;
+        rte_ether_addr_copy(&eth->dst_addr, &k.mac);
+        return rte_hash_lookup_data(dp->mac_hash, &k, &data) < 0
+               ? DP_PORT_NONE : (uint16_t) (uintptr_t) data;
+    }
+    if (eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)
+        || m->data_len < ETH_LEN + sizeof(struct rte_arp_hdr)) {
+        return DP_PORT_NONE;
+    }
+    const struct rte_arp_hdr *arp = (const struct rte_arp_hdr *) (eth + 1);
+    uint32_t tip = arp->arp_data.arp_tip;
+    for (uint16_t lp = dp->dev_first[dev]; lp != DP_PORT_NONE;
+         lp = dp->ports[lp].next_on_dev) {
+        const struct dp_port *p = &dp->ports[lp];
+        if (p->ip == tip) {
+            return lp;
+        }
+        if (p->external) {
+            const struct dp_router *r = &dp->routers[p->router];
+            if ((r->snat && tip == r->snat_ip)
+                || (r->n_fips && fip_find(dp, p->router, tip, false) >= 0)) {
+                return lp;
+            }
+        }
+    }
+    return DP_PORT_NONE;
+}
+
+/* Splits a burst received on device 'dev' shared by several router ports
+ * into one burst per router port, keeping each port's frames in order. */
+static void
+process_shared(struct dp *dp, uint16_t dev, struct rte_mbuf **pkts,
+               uint16_t n, struct dp_tx *tx)
+{
+    uint16_t lport[DP_BURST_MAX];
+    struct rte_mbuf *group[DP_BURST_MAX];
+    struct rte_mbuf *drops[DP_BURST_MAX];
+    uint16_t n_drops = 0;
+
+    const struct rte_ether_addr *last = NULL;  /* one-entry cache */
+    uint16_t last_lp = DP_PORT_NONE;
+
+    for (uint16_t i = 0; i < n; i++) {
+        const struct rte_ether_hdr *eth =
+            rte_pktmbuf_mtod(pkts[i], const struct rte_ether_hdr *);
+        if (last && pkts[i]->data_len >= ETH_LEN
+            && rte_is_same_ether_addr(last, &eth->dst_addr)) {
+            lport[i] = last_lp;
+            continue;
+        }
+        lport[i] = demux(dp, dev, pkts[i]);
+        if (lport[i] != DP_PORT_NONE
+            && !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+            last = &dp->ports[lport[i]].mac;
+            last_lp = lport[i];
+        }
+        if (lport[i] == DP_PORT_NONE) {
+            dp->stats.rx_packets++;
+            count_drop(dp, NULL, DP_drop_not_for_us);
+            drops[n_drops++] = pkts[i];
+            pkts[i] = NULL;
+        }
+    }
+    for (uint16_t i = 0; i < n; i++) {
+        if (!pkts[i]) {
+            continue;
+        }
+        uint16_t lp = lport[i], k = 0;
+        for (uint16_t j = i; j < n; j++) {
+            if (pkts[j] && lport[j] == lp) {
+                group[k++] = pkts[j];
+                pkts[j] = NULL;
+            }
+        }
+        process_burst(dp, lp, group, k, tx);
+    }
+    if (n_drops) {
+        rte_pktmbuf_free_bulk(drops, n_drops);
+    }
+}
+
+static void
+process_dev(struct dp *dp, uint16_t dev, struct rte_mbuf **pkts, uint16_t n,
+            struct dp_tx *tx)
+{
+    if (dev < DP_MAX_PORTS && dp->dev_nports[dev] > 1) {
+        process_shared(dp, dev, pkts, n, tx);
+    } else {
+        /* A device with one router port (or none): no demultiplexing; the
+         * port's own checks count what is not for it. */
+        process_burst(dp, dev < DP_MAX_PORTS ? dp->dev_first[dev]
+                                             : DP_PORT_NONE, pkts, n, tx);
+    }
+}
+
 void
 dp_process_burst(struct dp *dp, uint16_t in_port, struct rte_mbuf **pkts,
                  uint16_t n, struct dp_tx *tx)
 {
     while (n > DP_BURST_MAX) {
-        process_burst(dp, in_port, pkts, DP_BURST_MAX, tx);
+        process_dev(dp, in_port, pkts, DP_BURST_MAX, tx);
         pkts += DP_BURST_MAX;
         n -= DP_BURST_MAX;
     }
     if (n) {
-        process_burst(dp, in_port, pkts, n, tx);
+        process_dev(dp, in_port, pkts, n, tx);
     }
 }
 
@@ -1614,7 +1751,7 @@ rules_wanted(const struct dp *dp, uint32_t ri, struct dp_rule *want,
         }                                                                   \
     } while (0)
 
-    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+    for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
         const struct dp_port *p = &dp->ports[i];
         if (p->in_use && p->router == ri) {
             WANT(rte_be_to_cpu_32(p->ip), 32, NH_LOCAL, i, 0);
@@ -1623,7 +1760,7 @@ rules_wanted(const struct dp *dp, uint32_t ri, struct dp_rule *want,
     if (r->snat) {
         WANT(rte_be_to_cpu_32(r->snat_ip), 32, NH_LOCAL, r->ext_port, 0);
     }
-    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+    for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
         const struct dp_port *p = &dp->ports[i];
         if (p->in_use && p->router == ri && p->plen < 32) {
             WANT(rte_be_to_cpu_32(p->ip), p->plen, NH_CONNECTED, i, 0);
@@ -1632,7 +1769,7 @@ rules_wanted(const struct dp *dp, uint32_t ri, struct dp_rule *want,
     for (uint32_t k = 0; k < r->n_routes; k++) {
         const struct dp_route *rt = &r->routes[k];
         uint32_t gw_be = rte_cpu_to_be_32(rt->gw);
-        for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+        for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
             const struct dp_port *p = &dp->ports[i];
             if (p->in_use && p->router == ri && gw_be != p->ip
                 && (gw_be & p->mask) == (p->ip & p->mask)) {
@@ -1805,12 +1942,21 @@ dp_create(const struct dp_config *c, struct rte_mempool *pool)
                                  sizeof(struct dp_neigh_key));
     dp->fip_hash = hash_create(c, "fips", c->max_fips * 2,
                                sizeof(struct dp_fip_key));
+    dp->mac_hash = hash_create(c, "macs", DP_MAX_LPORTS * 2,
+                               sizeof(struct dp_mac_key));
     if (!dp->routers || !dp->flows || !dp->neighs || !dp->fips
         || !dp->flow_free || !dp->neigh_free || !dp->fip_free
-        || !dp->flow_hash || !dp->neigh_hash || !dp->fip_hash) {
+        || !dp->flow_hash || !dp->neigh_hash || !dp->fip_hash
+        || !dp->mac_hash) {
         dp_destroy(dp);
         rte_errno = ENOMEM;
         return NULL;
+    }
+    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+        dp->dev_first[i] = DP_PORT_NONE;
+    }
+    for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
+        dp->ports[i].next_on_dev = DP_PORT_NONE;
     }
     for (uint32_t i = 0; i < c->max_routers; i++) {
         dp->routers[i].ext_port = DP_PORT_NONE;
@@ -1841,6 +1987,7 @@ dp_destroy(struct dp *dp)
     rte_hash_free(dp->flow_hash);
     rte_hash_free(dp->neigh_hash);
     rte_hash_free(dp->fip_hash);
+    rte_hash_free(dp->mac_hash);
     rte_free(dp->routers);
     rte_free(dp->flows);
     rte_free(dp->neighs);
@@ -1903,7 +2050,7 @@ dp_router_destroy(struct dp *dp, uint32_t router)
     if (!r) {
         return ENOENT;
     }
-    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+    for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
         if (dp->ports[i].in_use && dp->ports[i].router == router) {
             dp_port_del(dp, i);
         }
@@ -1934,28 +2081,88 @@ neigh_flush_port(struct dp *dp, uint16_t port)
     }
 }
 
+static void
+mac_key_set(struct dp *dp, uint16_t port, bool add)
+{
+    struct dp_mac_key k = { .dev = dp->ports[port].dev };
+
+    rte_ether_addr_copy(&dp->ports[port].mac, &k.mac);
+    if (add) {
+        /* Cannot fail: the table holds twice DP_MAX_LPORTS keys. */
+        rte_hash_add_key_data(dp->mac_hash, &k, (void *) (uintptr_t) port);
+    } else {
+        rte_hash_del_key(dp->mac_hash, &k);
+    }
+}
+
+static void
+dev_unlink(struct dp *dp, uint16_t port)
+{
+    uint16_t dev = dp->ports[port].dev;
+    uint16_t *pp = &dp->dev_first[dev];
+
+    mac_key_set(dp, port, false);
+    while (*pp != DP_PORT_NONE && *pp != port) {
+        pp = &dp->ports[*pp].next_on_dev;
+    }
+    if (*pp == port) {
+        *pp = dp->ports[port].next_on_dev;
+        dp->dev_nports[dev]--;
+    }
+    dp->ports[port].next_on_dev = DP_PORT_NONE;
+}
+
+static void
+dev_link(struct dp *dp, uint16_t port, uint16_t dev)
+{
+    uint16_t *pp = &dp->dev_first[dev];
+
+    while (*pp != DP_PORT_NONE) {       /* append: keeps the order of adds */
+        pp = &dp->ports[*pp].next_on_dev;
+    }
+    *pp = port;
+    dp->ports[port].dev = dev;
+    dp->ports[port].next_on_dev = DP_PORT_NONE;
+    dp->dev_nports[dev]++;
+    mac_key_set(dp, port, true);
+}
+
 int
 dp_port_set(struct dp *dp, uint16_t port, const struct dp_port_config *pc)
+{
+    return dp_port_set_dev(dp, port, port, pc);
+}
+
+int
+dp_port_set_dev(struct dp *dp, uint16_t port, uint16_t dev,
+                const struct dp_port_config *pc)
 {
     struct dp_router *r = router_get(dp, pc->router);
     uint16_t mtu = pc->mtu ? pc->mtu : 1500;
 
-    if (port >= DP_MAX_PORTS || !r || pc->plen < 1 || pc->plen > 32
+    if (port >= DP_MAX_LPORTS || dev >= DP_MAX_PORTS || !r || pc->plen < 1
+        || pc->plen > 32
         || !pc->ip || ip_is_martian(rte_cpu_to_be_32(pc->ip))
         || !rte_is_unicast_ether_addr(&pc->mac)
         || rte_is_zero_ether_addr(&pc->mac) || mtu < 68 || mtu > 9000) {
         return EINVAL;
     }
     struct dp_port *p = &dp->ports[port];
-    if (p->in_use && p->router != pc->router) {
+    if (p->in_use && (p->router != pc->router || p->dev != dev)) {
         return EEXIST;
+    }
+    for (uint16_t i = dp->dev_first[dev]; i != DP_PORT_NONE;
+         i = dp->ports[i].next_on_dev) {
+        if (i != port && rte_is_same_ether_addr(&dp->ports[i].mac, &pc->mac)) {
+            return EEXIST;      /* the device could not tell them apart */
+        }
     }
     if (pc->external && r->ext_port != DP_PORT_NONE && r->ext_port != port) {
         return EEXIST;
     }
     uint32_t ip = rte_cpu_to_be_32(pc->ip);
     uint32_t mask = rte_cpu_to_be_32(plen_mask(pc->plen));
-    for (uint16_t i = 0; i < DP_MAX_PORTS; i++) {
+    for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
         const struct dp_port *o = &dp->ports[i];
         if (i != port && o->in_use && o->router == pc->router
             && ((ip & o->mask) == (o->ip & o->mask)
@@ -1975,6 +2182,9 @@ dp_port_set(struct dp *dp, uint16_t port, const struct dp_port_config *pc)
     p->plen = pc->plen;
     p->mtu = mtu;
     p->external = pc->external;
+    if (!old.in_use) {
+        dev_link(dp, port, dev);
+    }
     if (pc->external) {
         r->ext_port = port;
     } else if (r->ext_port == port) {
@@ -1982,10 +2192,20 @@ dp_port_set(struct dp *dp, uint16_t port, const struct dp_port_config *pc)
     }
     int error = router_sync(dp, pc->router);
     if (error) {
+        if (!old.in_use) {
+            dev_unlink(dp, port);
+        }
         *p = old;
         r->ext_port = old_ext;
         router_sync(dp, pc->router);
         return error;
+    }
+    if (old.in_use && !rte_is_same_ether_addr(&old.mac, &p->mac)) {
+        struct dp_port now = *p;
+        p->mac = old.mac;
+        mac_key_set(dp, port, false);
+        p->mac = now.mac;
+        mac_key_set(dp, port, true);
     }
     if (old.in_use && readdress) {
         neigh_flush_port(dp, port);
@@ -2000,7 +2220,7 @@ dp_port_set(struct dp *dp, uint16_t port, const struct dp_port_config *pc)
 int
 dp_port_del(struct dp *dp, uint16_t port)
 {
-    if (port >= DP_MAX_PORTS || !dp->ports[port].in_use) {
+    if (port >= DP_MAX_LPORTS || !dp->ports[port].in_use) {
         return ENOENT;
     }
     struct dp_port *p = &dp->ports[port];
@@ -2013,7 +2233,9 @@ dp_port_del(struct dp *dp, uint16_t port)
     }
     p->in_use = false;
     router_sync(dp, p->router);         /* only removes: cannot fail */
+    dev_unlink(dp, port);
     memset(p, 0, sizeof *p);
+    p->next_on_dev = DP_PORT_NONE;
     return 0;
 }
 
@@ -2268,7 +2490,7 @@ dp_neigh_add(struct dp *dp, uint16_t port, uint32_t ip,
 {
     uint32_t ip_be = rte_cpu_to_be_32(ip);
 
-    if (port >= DP_MAX_PORTS || !dp->ports[port].in_use) {
+    if (port >= DP_MAX_LPORTS || !dp->ports[port].in_use) {
         return ENOENT;
     }
     if (!ip || ip_is_martian(ip_be) || !rte_is_unicast_ether_addr(mac)
@@ -2302,7 +2524,7 @@ dp_neigh_del(struct dp *dp, uint16_t port, uint32_t ip)
 {
     struct dp_neigh *n;
 
-    if (port >= DP_MAX_PORTS
+    if (port >= DP_MAX_LPORTS
         || !(n = neigh_find(dp, port, rte_cpu_to_be_32(ip)))) {
         return ENOENT;
     }
@@ -2316,7 +2538,7 @@ dp_neigh_lookup(const struct dp *dp, uint16_t port, uint32_t ip,
 {
     const struct dp_neigh *n;
 
-    if (port >= DP_MAX_PORTS
+    if (port >= DP_MAX_LPORTS
         || !(n = neigh_find(dp, port, rte_cpu_to_be_32(ip)))
         || n->state < NEIGH_REACHABLE) {
         return false;
@@ -2330,7 +2552,7 @@ dp_neigh_lookup(const struct dp *dp, uint16_t port, uint32_t ip,
 int
 dp_port_stats_get(const struct dp *dp, uint16_t port, struct dp_port_stats *s)
 {
-    if (port >= DP_MAX_PORTS || !dp->ports[port].in_use) {
+    if (port >= DP_MAX_LPORTS || !dp->ports[port].in_use) {
         return ENOENT;
     }
     *s = dp->ports[port].stats;

@@ -1,14 +1,15 @@
 /* backends/dpdk/dataplane.h: the packet path of hadron-dpdk.
  *
  * A 'struct dp' holds many Neutron routers as VRFs, each referred to by a
- * small index, and the DPDK ports attached to them, referred to by their
- * DPDK port id.  dp_process_burst() takes a burst of frames received on one
- * port and routes them: ARP for the router's addresses, ICMP echo to its
- * own addresses, floating IPs as stateless 1:1 NAT, SNAT of everything that
- * leaves through the router's external port (with port translation and a
- * flow table with timeouts), a longest-prefix-match lookup per router, TTL
- * and checksums, neighbour resolution and the ICMP errors a router must
- * send.  Frames to transmit land in a caller-owned 'struct dp_tx'.
+ * small index, and their ports, referred to by a router port index; each
+ * router port sends and receives on a DPDK device (port id), which router
+ * ports may share (see dp_port_set_dev()).  dp_process_burst() takes a
+ * burst of frames received on one device and routes them: ARP for the
+ * router's addresses, ICMP echo to its own addresses, floating IPs as
+ * stateless 1:1 NAT, SNAT of everything that leaves through the router's
+ * external port (with port translation and a flow table with timeouts), a
+ * longest-prefix-match lookup per router, TTL and checksums, neighbour
+ * resolution and the ICMP errors a router must send.  Frames to transmit land in a caller-owned 'struct dp_tx'.
  *
  * Threading: a dp is owned by one lcore.  Every function here, the
  * configuration functions included, must be called from that lcore; the
@@ -34,7 +35,8 @@
 struct rte_mbuf;
 struct rte_mempool;
 
-#define DP_MAX_PORTS RTE_MAX_ETHPORTS
+#define DP_MAX_PORTS RTE_MAX_ETHPORTS  /* DPDK devices (port ids) */
+#define DP_MAX_LPORTS 4096              /* router ports, all devices */
 #define DP_MAX_ROUTERS 1024
 #define DP_BURST_MAX 64         /* largest burst dp_process_burst() takes */
 #define DP_TX_QUEUE 256         /* frames per output port per call */
@@ -93,10 +95,24 @@ struct dp_port_config {
     bool external;              /* the router's gateway port (SNAT, FIPs) */
 };
 
-/* Attaches DPDK port 'port' to a router, or updates it.  Moving a port to
+/* Attaches router port 'port' (on DPDK device 'port' of its own) to a
+ * router, or updates it.  Moving a port to
  * another router is EEXIST (delete it first); a second external port on one
  * router is EEXIST.  Connected route and local address are installed. */
 int dp_port_set(struct dp *dp, uint16_t port, const struct dp_port_config *pc);
+
+/* The same for router port 'port' (< DP_MAX_LPORTS) sending and receiving
+ * on DPDK device 'dev', which several router ports (of any routers) may
+ * share, for instance one TAP on a Linux bridge for every router port on
+ * that network.  dp_process_burst() then hands each frame received on
+ * 'dev' to the router port whose MAC is its destination, and a broadcast
+ * ARP request to the one that owns its target address; frames for none of
+ * them are dropped (drop_not_for_us, global counters only).  Ports on one
+ * device must have different MACs (EEXIST); a port cannot move to another
+ * device (EEXIST: delete it first).  dp_port_set(dp, p, pc) is
+ * dp_port_set_dev(dp, p, p, pc): a device of its own. */
+int dp_port_set_dev(struct dp *dp, uint16_t port, uint16_t dev,
+                    const struct dp_port_config *pc);
 
 /* Detaches 'port': drops its neighbours and queued frames, and removes its
  * routes from its router. */
@@ -218,8 +234,8 @@ void dp_global_stats_get(const struct dp *dp, struct dp_global_stats *s);
 
 /* --- The packet path. --- */
 
-/* Frames to transmit, grouped by output port.  Caller-owned and zeroed
- * once (= {0}); empty it with dp_tx_reset() before handing it to
+/* Frames to transmit, grouped by output DPDK device.  Caller-owned and
+ * zeroed once (= {0}); empty it with dp_tx_reset() before handing it to
  * dp_process_burst()/dp_tick() (which append to it), then send
  * pkts[p][0..n[p]) on each port p listed in ports[0..n_ports), and report
  * what the device took with dp_tx_done(). */
@@ -232,7 +248,8 @@ struct dp_tx {
 
 void dp_tx_reset(struct dp_tx *tx);
 
-/* Processes 'n' (<= DP_BURST_MAX) frames received on 'in_port'.  Takes
+/* Processes 'n' (<= DP_BURST_MAX) frames received on DPDK device
+ * 'in_port' (demultiplexed to its router ports, see dp_port_set_dev()).  Takes
  * ownership of every mbuf: each one ends up in 'tx' (possibly rewritten,
  * e.g. as an ARP or ICMP reply), held by a resolving neighbour entry, or
  * freed and counted as a drop.  Frames must carry their L2-L4 headers in
@@ -246,8 +263,9 @@ void dp_process_burst(struct dp *dp, uint16_t in_port, struct rte_mbuf **pkts,
 void dp_tick(struct dp *dp, uint64_t now, struct dp_tx *tx);
 
 /* Frames are counted as transmitted when queued in 'tx'.  If the device
- * accepted only the first 'sent' of the frames queued for 'port', call this
- * before freeing the rest: it moves them to the port's tx_dropped. */
+ * accepted only the first 'sent' of the frames queued for device 'port',
+ * call this before freeing the rest: it moves them to the tx_dropped of the
+ * router ports that sent them (told apart by source MAC). */
 void dp_tx_done(struct dp *dp, uint16_t port, const struct dp_tx *tx,
                 uint16_t sent);
 

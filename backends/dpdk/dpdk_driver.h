@@ -59,7 +59,8 @@
  *   control_socket = PATH        hadron-dpdk's socket
  *                                (/run/hadron/hadron-dpdk.sock)
  *   timeout_ms = N               per exchange with the dataplane   (5000)
- *   mtu = N                      router port MTU                   (1500)
+ *   mtu = N                      router port MTU when the router   (1500)
+ *                                document has no network MTU
  *   create_missing_bridges = BOOL  create a bare bridge for a port whose
  *                                network the host cannot describe (false)
  */

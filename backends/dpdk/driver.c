@@ -335,8 +335,8 @@ find_network(yajl_val networks, const char *id)
  * network in 'networks' (the document's l2/networks), else from 'obj'.
  * Returns false with a message. */
 static bool
-port_bridge(struct dport *p, yajl_val obj, yajl_val networks, char *msg,
-            size_t size)
+port_bridge__(struct dport *p, yajl_val obj, yajl_val networks, char *msg,
+              size_t size)
 {
     const char *network_id = member_str(obj, "network_id");
     const char *bridge = member_str(member(obj, "vif_details"),
@@ -375,6 +375,32 @@ port_bridge(struct dport *p, yajl_val obj, yajl_val networks, char *msg,
     }
     p->has_net = true;
     str_copy(p->bridge, p->net.bridge, sizeof p->bridge);
+    return true;
+}
+
+/* The same, and the port's device: one TAP per bridge, which every router
+ * port on that bridge shares (hadron-dpdk tells their frames apart by
+ * destination MAC), so that the process's 32 DPDK ports hold any number of
+ * routers. */
+static bool
+port_bridge(struct dport *p, yajl_val obj, yajl_val networks, char *msg,
+            size_t size)
+{
+    char key[IF_NAMESIZE + 8];
+
+    if (!port_bridge__(p, obj, networks, msg, size)) {
+        return false;
+    }
+    snprintf(key, sizeof key, "bridge:%s", p->bridge);
+    port_device(key, p->device, sizeof p->device);
+
+    /* The network's MTU when the document has it; else [dpdk] mtu. */
+    int64_t mtu = 0;
+    yajl_val network = find_network(networks, member_str(obj, "network_id"));
+    if (network && member_int(network, "mtu", &mtu) && mtu >= 68
+        && mtu <= 9000) {
+        p->mtu = (int) mtu;
+    }
     return true;
 }
 

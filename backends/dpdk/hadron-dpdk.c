@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -149,11 +150,52 @@ dpdk_port_close(void *aux, uint16_t port)
     LOG_INFO(MOD, "port %u: %s removed", port, ports->name[port]);
 }
 
+/* Sends netlink request 'req' and waits for its acknowledgement.  Returns
+ * 0 or a positive errno. */
+static int
+netlink_request(struct nlmsghdr *req)
+{
+    union {
+        struct nlmsghdr nh;
+        char buf[1024];
+    } ack;
+    int fd, error = 0;
+
+    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd < 0) {
+        return errno;
+    }
+    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
+    struct timeval tv = { .tv_sec = 2 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    if (sendto(fd, req, req->nlmsg_len, 0, (struct sockaddr *) &kernel,
+               sizeof kernel) < 0) {
+        error = errno;
+    } else {
+        ssize_t n = recv(fd, &ack, sizeof ack, 0);
+        if (n < 0) {
+            error = errno;
+        } else if ((size_t) n < NLMSG_LENGTH(sizeof(struct nlmsgerr))
+                   || ack.nh.nlmsg_type != NLMSG_ERROR) {
+            error = EPROTO;
+        } else {
+            const struct nlmsgerr *e = NLMSG_DATA(&ack.nh);
+            error = -e->error;
+        }
+    }
+    close(fd);
+    return error;
+}
+
 /* Enslaves the kernel interface of 'port' (a TAP, or the interface an
  * af_packet port is bound to) to Linux bridge 'bridge' and sets it up, in
  * one RTM_NEWLINK request (the kernel leaves a link that already has that
  * master alone, so this is idempotent; sysfs is not used, since it may
- * show another network namespace than the process's). */
+ * show another network namespace than the process's).  Then turns on the
+ * bridge port's hairpin mode: the routers sharing the device talk to each
+ * other through the bridge (one's floating IP from another's network), and
+ * without hairpin the bridge never sends a frame back out of the port it
+ * came in by. */
 static int
 dpdk_port_attach(void *aux, uint16_t port, const char *bridge, char *err,
                  size_t err_size)
@@ -165,11 +207,12 @@ dpdk_port_attach(void *aux, uint16_t port, const char *bridge, char *err,
         struct ifinfomsg ifi;
         char attrs[RTA_SPACE(sizeof(uint32_t))];
     } req;
-    union {
+    struct {
         struct nlmsghdr nh;
-        char buf[1024];
-    } ack;
-    int fd, error = 0;
+        struct ifinfomsg ifi;
+        char attrs[RTA_SPACE(RTA_SPACE(sizeof(uint8_t)))];
+    } hp;
+    int error;
 
     (void) aux;
     if (rte_eth_dev_info_get(port, &info) || !info.if_index
@@ -198,38 +241,36 @@ dpdk_port_attach(void *aux, uint16_t port, const char *bridge, char *err,
     rta->rta_len = RTA_LENGTH(sizeof master);
     memcpy(RTA_DATA(rta), &master, sizeof master);
     req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
-
-    fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-    if (fd < 0) {
-        error = errno;
-        snprintf(err, err_size, "netlink: %s", strerror(error));
-        return error;
-    }
-    struct sockaddr_nl kernel = { .nl_family = AF_NETLINK };
-    struct timeval tv = { .tv_sec = 2 };
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *) &kernel,
-               sizeof kernel) < 0) {
-        error = errno;
-    } else {
-        ssize_t n = recv(fd, &ack, sizeof ack, 0);
-        if (n < 0) {
-            error = errno;
-        } else if ((size_t) n < NLMSG_LENGTH(sizeof(struct nlmsgerr))
-                   || ack.nh.nlmsg_type != NLMSG_ERROR) {
-            error = EPROTO;
-        } else {
-            const struct nlmsgerr *e = NLMSG_DATA(&ack.nh);
-            error = -e->error;
-        }
-    }
-    close(fd);
+    error = netlink_request(&req.nh);
     if (error) {
         snprintf(err, err_size, "attaching %s: %s", ifname, strerror(error));
         return error;
     }
-    LOG_DBG(MOD, "port %u: %s is a port of bridge %s, up", port, ifname,
-            bridge);
+
+    memset(&hp, 0, sizeof hp);
+    hp.nh.nlmsg_len = NLMSG_LENGTH(sizeof hp.ifi);
+    hp.nh.nlmsg_type = RTM_SETLINK;
+    hp.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+    hp.nh.nlmsg_seq = 2;
+    hp.ifi.ifi_family = AF_BRIDGE;
+    hp.ifi.ifi_index = (int) info.if_index;
+    struct rtattr *nest = (struct rtattr *) ((char *) &hp
+                                             + NLMSG_ALIGN(hp.nh.nlmsg_len));
+    nest->rta_type = IFLA_PROTINFO | NLA_F_NESTED;
+    struct rtattr *mode = RTA_DATA(nest);
+    mode->rta_type = IFLA_BRPORT_MODE;
+    mode->rta_len = RTA_LENGTH(sizeof(uint8_t));
+    *(uint8_t *) RTA_DATA(mode) = 1;    /* BRIDGE_MODE_HAIRPIN */
+    nest->rta_len = RTA_LENGTH(RTA_ALIGN(mode->rta_len));
+    hp.nh.nlmsg_len = NLMSG_ALIGN(hp.nh.nlmsg_len) + RTA_ALIGN(nest->rta_len);
+    error = netlink_request(&hp.nh);
+    if (error) {
+        snprintf(err, err_size, "hairpin mode on %s: %s", ifname,
+                 strerror(error));
+        return error;
+    }
+    LOG_DBG(MOD, "port %u: %s is a hairpin port of bridge %s, up", port,
+            ifname, bridge);
     return 0;
 }
 

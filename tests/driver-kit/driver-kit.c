@@ -405,7 +405,9 @@ gen_gateway(yajl_gen g, const struct router *r)
     gen_str(g, "port");
     yajl_gen_map_open(g);
     gen_kv(g, "id", port_id);
-    gen_kv(g, "mac_address", "fa:16:3e:00:00:e1");
+    /* MACs are unique on a network, as Neutron keeps them. */
+    gen_kv(g, "mac_address", r == &model.routers[0] ? "fa:16:3e:00:00:e1"
+                                                     : "fa:16:3e:00:00:e2");
     gen_kv(g, "network_id", EXT_NET);
     gen_str(g, "cidrs");
     yajl_gen_array_open(g);

@@ -13,6 +13,11 @@
  *       timed (rdtsc), so the figures exclude traffic generation.  The
  *       first pass creates the sessions and is reported separately.
  *
+ *   bench_dpdk_dataplane ... --shared N
+ *       The same, with N more routers whose ports share the two devices
+ *       (as router ports on one Linux bridge share one TAP): frames are
+ *       demultiplexed by destination MAC before the path.
+ *
  *   bench_dpdk_dataplane --vdev PCAP --flows N [--seconds S]
  *       Device mode: the real rx -> dp -> tx loop, receiving from net_pcap
  *       (rx_pcap=PCAP, infinite_rx=1) and sending to net_null: the vdevs
@@ -91,6 +96,8 @@ make_frame(uint8_t *d, uint32_t f)
     u->dgram_cksum = rte_ipv4_udptcp_cksum(ip, u);
 }
 
+static uint32_t shared_routers;        /* --shared */
+
 static struct dp *
 bench_dp(struct rte_mempool *pool, uint32_t flows)
 {
@@ -99,7 +106,7 @@ bench_dp(struct rte_mempool *pool, uint32_t flows)
 
     dp_config_default(&c);
     c.name = "bench";
-    c.max_routers = 1;
+    c.max_routers = 1 + shared_routers;
     c.max_flows = RTE_MAX(flows * 2, 1024u);
     c.max_neighbours = 64;
     c.max_fips = 16;
@@ -121,6 +128,22 @@ bench_dp(struct rte_mempool *pool, uint32_t flows)
         || dp_snat_set(dp, r, IPV4(192, 0, 2, 1))) {
         fprintf(stderr, "bench: configuring the router failed\n");
         exit(1);
+    }
+    for (uint32_t k = 0; k < shared_routers; k++) {
+        struct dp_port_config pc = {
+            .mac = {{ 0x02, 0xee, 0, 0, k >> 8, k & 0xff }},
+            .ip = IPV4(10, 0, 0, 1), .plen = 8,
+        };
+        uint32_t rk;
+        if (dp_router_create(dp, &rk) || (pc.router = rk, 0)
+            || dp_port_set_dev(dp, 100 + 2 * k, PORT_IN, &pc)
+            || (pc.mac.addr_bytes[1] = 0xef, pc.ip = IPV4(192, 0, 3, 1),
+                pc.plen = 24, pc.external = true, 0)
+            || dp_port_set_dev(dp, 101 + 2 * k, PORT_OUT, &pc)) {
+            fprintf(stderr, "bench: configuring shared router %u failed\n",
+                    k);
+            exit(1);
+        }
     }
     return dp;
 }
@@ -284,6 +307,7 @@ main(int argc, char **argv)
         { "write-pcap", required_argument, NULL, 'w' },
         { "packets", required_argument, NULL, 'p' },
         { "lcore", required_argument, NULL, 'l' },
+        { "shared", required_argument, NULL, 'S' },
         { NULL, 0, NULL, 0 },
     };
     const char *flows_arg = "1000,100000", *pcap = NULL, *out = NULL;
@@ -296,6 +320,13 @@ main(int argc, char **argv)
         switch (opt) {
         case 'f':
             flows_arg = optarg;
+            break;
+        case 'S':
+            shared_routers = strtoul(optarg, NULL, 10);
+            if (shared_routers > 1000) {
+                fprintf(stderr, "--shared: at most 1000\n");
+                return 2;
+            }
             break;
         case 's':
             seconds = atof(optarg);

@@ -429,13 +429,15 @@ test_port_add_del(void **state)
                                                       yajl_t_string)),
                         "FA:16:3E:00:00:09");
 
-    /* Another device under the same name, or the same device twice. */
+    /* Another device under the same name, or the same device twice with
+     * one MAC (the dataplane could not tell the ports apart). */
     assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-1\","
                "\"device\":\"fake:3\",\"mac\":\"fa:16:3e:00:00:01\","
                "\"ip\":\"10.0.0.1/24\"}", "Conflict");
     assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-2\","
-               "\"device\":\"fake:0\",\"mac\":\"fa:16:3e:00:00:01\","
+               "\"device\":\"fake:0\",\"mac\":\"fa:16:3e:00:00:09\","
                "\"ip\":\"10.0.9.1/24\"}", "Conflict");
+    assert_int_equal(n_open, 1);
     /* Overlapping subnet: refused by the dp, device closed again. */
     assert_err("{\"op\":\"port_add\"," R1 ",\"port\":\"qr-3\","
                "\"device\":\"fake:4\",\"mac\":\"fa:16:3e:00:00:01\","
@@ -455,6 +457,46 @@ test_port_add_del(void **state)
     assert_ok("{\"op\":\"port_del\",\"port\":\"qr-1\"}");
     assert_false(reply_bool("existed"));
     assert_int_equal(n_close, n_open);
+}
+
+/* Ports naming one device share it: opened once, closed with the last. */
+static void
+test_port_shared_device(void **state)
+{
+    assert_ok("{\"op\":\"router_add\",\"router\":\"ra\"}");
+    assert_ok("{\"op\":\"router_add\",\"router\":\"rb\"}");
+    assert_ok("{\"op\":\"port_add\",\"router\":\"ra\",\"port\":\"ga\","
+              "\"device\":\"fake:2\",\"mac\":\"fa:16:3e:00:00:0a\","
+              "\"ip\":\"203.0.113.10/24\",\"external\":true}");
+    assert_int_equal(reply_int("dpdk_port", NULL, NULL), 2);
+    assert_ok("{\"op\":\"port_add\",\"router\":\"rb\",\"port\":\"gb\","
+              "\"device\":\"fake:2\",\"mac\":\"fa:16:3e:00:00:0b\","
+              "\"ip\":\"203.0.113.11/24\",\"external\":true}");
+    assert_true(reply_bool("created"));
+    assert_int_equal(reply_int("dpdk_port", NULL, NULL), 2);
+    assert_int_equal(n_open, 1);
+    /* Re-sending either updates in place. */
+    assert_ok("{\"op\":\"port_add\",\"router\":\"rb\",\"port\":\"gb\","
+              "\"device\":\"fake:2\",\"mac\":\"fa:16:3e:00:00:0b\","
+              "\"ip\":\"203.0.113.11/24\",\"external\":true}");
+    assert_false(reply_bool("created"));
+    assert_ok("{\"op\":\"dump\",\"router\":\"rb\"}");
+    yajl_val p = get(reply, "routers", "rb", "ports");
+    const char *path[] = { "gb", "device", NULL };
+    assert_string_equal(YAJL_GET_STRING(yajl_tree_get(p, path,
+                                                      yajl_t_string)),
+                        "fake:2");
+    path[1] = "dpdk_port";
+    assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(p, path, yajl_t_number)),
+                     2);
+    assert_ok("{\"op\":\"counters\",\"port\":\"gb\"}");
+
+    assert_ok("{\"op\":\"port_del\",\"port\":\"ga\"}");
+    assert_true(is_open[2]);
+    assert_int_equal(n_close, 0);
+    assert_ok("{\"op\":\"router_del\",\"router\":\"rb\"}");
+    assert_false(is_open[2]);
+    assert_int_equal(n_close, 1);
 }
 
 static void
@@ -762,6 +804,7 @@ main(int argc, char **argv)
         T(test_router_add_del_idempotent),
         T(test_router_table_full),
         T(test_port_add_del),
+        T(test_port_shared_device),
         T(test_port_add_bad_values),
         T(test_routes),
         T(test_snat),

@@ -1217,6 +1217,254 @@ test_config_rules(void **state)
     router = r2;
 }
 
+/* --- Router ports sharing one DPDK device (one TAP per bridge). --- */
+
+static const struct rte_ether_addr MAC_A = {{ 0x02, 0xcc, 0, 0, 0, 0x0a }};
+static const struct rte_ether_addr MAC_B = {{ 0x02, 0xcc, 0, 0, 0, 0x0b }};
+#define DEV_SHARED 7
+#define LP_A 10
+#define LP_B 11
+#define IP_A IPV4(203, 0, 113, 10)
+#define IP_B IPV4(203, 0, 113, 11)
+#define IP_B_FIP IPV4(203, 0, 113, 60)
+#define IP_OUT IPV4(203, 0, 113, 99)
+static const struct rte_ether_addr MAC_OUT = {{ 0x02, 0xdd, 0, 0, 0, 0x99 }};
+
+/* Routers A and B (besides the fixture's), each with its gateway port on
+ * device DEV_SHARED; B has a floating IP. */
+static void
+shared_setup(uint32_t *ra, uint32_t *rb)
+{
+    assert_int_equal(dp_router_create(dp, ra), 0);
+    assert_int_equal(dp_router_create(dp, rb), 0);
+    struct dp_port_config pc = { .router = *ra, .mac = MAC_A, .ip = IP_A,
+                                 .plen = 24, .external = true };
+    assert_int_equal(dp_port_set_dev(dp, LP_A, DEV_SHARED, &pc), 0);
+    pc = (struct dp_port_config) { .router = *rb, .mac = MAC_B, .ip = IP_B,
+                                   .plen = 24, .external = true };
+    assert_int_equal(dp_port_set_dev(dp, LP_B, DEV_SHARED, &pc), 0);
+    assert_int_equal(dp_fip_add(dp, *rb, IP_B_FIP, IP_H0), 0);
+}
+
+static struct rte_arp_hdr *
+arp_of(struct rte_mbuf *m)
+{
+    return (struct rte_arp_hdr *) (eth_of(m) + 1);
+}
+
+/* A broadcast ARP request for each router's address is answered by that
+ * router alone, from its MAC, on the shared device; nobody answers for an
+ * address of neither. */
+static void
+test_shared_device_arp(void **state)
+{
+    uint32_t ra, rb;
+    struct dp_router_stats sa, sb;
+
+    shared_setup(&ra, &rb);
+    static const struct {
+        uint32_t tip;
+        const struct rte_ether_addr *mac;
+    } cases[] = {
+        { IP_A, &MAC_A }, { IP_B, &MAC_B }, { IP_B_FIP, &MAC_B },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        send1(DEV_SHARED, build_arp(&MAC_OUT, &MAC_BC, RTE_ARP_OP_REQUEST,
+                                    IP_OUT, cases[i].tip));
+        struct rte_mbuf *m = take1(DEV_SHARED);
+        assert_mac(&eth_of(m)->src_addr, cases[i].mac);
+        assert_mac(&eth_of(m)->dst_addr, &MAC_OUT);
+        assert_int_equal(rte_be_to_cpu_16(arp_of(m)->arp_opcode),
+                         RTE_ARP_OP_REPLY);
+        assert_mac(&arp_of(m)->arp_data.arp_sha, cases[i].mac);
+        assert_int_equal(rte_be_to_cpu_32(arp_of(m)->arp_data.arp_sip),
+                         cases[i].tip);
+        rte_pktmbuf_free(m);
+    }
+    assert_int_equal(dp_router_stats_get(dp, ra, &sa), 0);
+    assert_int_equal(dp_router_stats_get(dp, rb, &sb), 0);
+    assert_int_equal(sa.arp_replies, 1);
+    assert_int_equal(sb.arp_replies, 2);
+    /* Each learned the requester on its own port only... */
+    struct rte_ether_addr mac;
+    assert_true(dp_neigh_lookup(dp, LP_A, IP_OUT, &mac));
+    assert_true(dp_neigh_lookup(dp, LP_B, IP_OUT, &mac));
+    assert_false(dp_neigh_lookup(dp, 2, IP_OUT, &mac));
+
+    /* ...and nobody answers for an address that is neither's. */
+    uint64_t before = gstats().drop_not_for_us;
+    send1(DEV_SHARED, build_arp(&MAC_OUT, &MAC_BC, RTE_ARP_OP_REQUEST,
+                                IP_OUT, IPV4(203, 0, 113, 77)));
+    expect_nothing();
+    assert_int_equal(gstats().drop_not_for_us, before + 1);
+    assert_int_equal(dp_router_stats_get(dp, ra, &sa), 0);
+    assert_int_equal(sa.rx_packets, 1);
+}
+
+/* Unicast frames go to the router port whose MAC they are for, in one
+ * burst mixing both routers' frames; frames for neither MAC are dropped;
+ * replies leave on the shared device with the right source MAC. */
+static void
+test_shared_device_unicast(void **state)
+{
+    uint32_t ra, rb;
+    struct dp_router_stats sa, sb;
+    struct dp_port_stats pa, pb;
+
+    shared_setup(&ra, &rb);
+    struct spec echo = { .smac = MAC_OUT, .dmac = MAC_A, .src = IP_OUT,
+                         .dst = IP_A, .proto = IPPROTO_ICMP,
+                         .icmp_type = 8, .icmp_id = 7, .payload = 8 };
+    struct rte_mbuf *burst[5];
+    burst[0] = build(&echo);
+    echo.dmac = MAC_B;
+    echo.dst = IP_B;
+    burst[1] = build(&echo);
+    echo.dmac = MAC_A;                  /* B's address at A's MAC */
+    burst[2] = build(&echo);
+    echo.dmac = MAC_P0;                 /* another router's MAC */
+    echo.dst = IP_P0;
+    burst[3] = build(&echo);
+    echo.dmac = MAC_B;
+    echo.dst = IP_B;
+    burst[4] = build(&echo);
+    assert_int_equal(dp_neigh_add(dp, LP_A, IP_OUT, &MAC_OUT), 0);
+    assert_int_equal(dp_neigh_add(dp, LP_B, IP_OUT, &MAC_OUT), 0);
+    uint64_t before = gstats().drop_not_for_us;
+    send_burst(DEV_SHARED, burst, 5);
+
+    /* A answers one echo (B's address is not local to A: A routes it back
+     * out of its gateway, toward its owner, as a router would); B two. */
+    assert_int_equal(dp_router_stats_get(dp, ra, &sa), 0);
+    assert_int_equal(dp_router_stats_get(dp, rb, &sb), 0);
+    assert_int_equal(sa.rx_packets, 2);
+    assert_int_equal(sa.echo_replies, 1);
+    assert_int_equal(sb.rx_packets, 2);
+    assert_int_equal(sb.echo_replies, 2);
+    assert_int_equal(gstats().drop_not_for_us, before + 1);
+    assert_int_equal(tx.n_ports, 1);
+    assert_int_equal(tx.ports[0], DEV_SHARED);
+    unsigned int from_a = 0, from_b = 0;
+    for (uint16_t i = 0; i < tx.n[DEV_SHARED]; i++) {
+        struct rte_mbuf *m = tx.pkts[DEV_SHARED][i];
+        if (rte_is_same_ether_addr(&eth_of(m)->src_addr, &MAC_A)) {
+            /* Its echo reply, or its ARP request for B's address. */
+            if (rte_is_broadcast_ether_addr(&eth_of(m)->dst_addr)) {
+                assert_int_equal(
+                    rte_be_to_cpu_32(arp_of(m)->arp_data.arp_tip), IP_B);
+            } else {
+                assert_mac(&eth_of(m)->dst_addr, &MAC_OUT);
+            }
+            from_a++;
+        } else {
+            assert_mac(&eth_of(m)->dst_addr, &MAC_OUT);
+            assert_mac(&eth_of(m)->src_addr, &MAC_B);
+            assert_int_equal(rte_be_to_cpu_32(ip_of(m)->src_addr), IP_B);
+            from_b++;
+        }
+    }
+    assert_int_equal(from_b, 2);
+    assert_int_equal(from_a, tx.n[DEV_SHARED] - 2);
+    assert_int_equal(dp_port_stats_get(dp, LP_A, &pa), 0);
+    assert_int_equal(dp_port_stats_get(dp, LP_B, &pb), 0);
+    assert_int_equal(pa.rx_packets, 2);
+    assert_int_equal(pb.rx_packets, 2);
+    assert_int_equal(pb.tx_packets, 2);
+    /* The device took only the first frame: the rest count as dropped on
+     * the ports that sent them. */
+    dp_tx_done(dp, DEV_SHARED, &tx, 1);
+    assert_int_equal(dp_port_stats_get(dp, LP_A, &pa), 0);
+    assert_int_equal(dp_port_stats_get(dp, LP_B, &pb), 0);
+    assert_int_equal(pa.tx_dropped + pb.tx_dropped, tx.n[DEV_SHARED] - 1);
+    tx_free_all();
+
+    /* Ports on one device need different MACs; a port keeps its device. */
+    struct dp_port_config pc = { .router = router, .mac = MAC_A,
+                                 .ip = IPV4(10, 7, 0, 1), .plen = 24 };
+    assert_int_equal(dp_port_set_dev(dp, 12, DEV_SHARED, &pc), EEXIST);
+    pc = (struct dp_port_config) { .router = ra, .mac = MAC_A, .ip = IP_A,
+                                   .plen = 24, .external = true };
+    assert_int_equal(dp_port_set_dev(dp, LP_A, DEV_SHARED + 1, &pc), EEXIST);
+    assert_int_equal(dp_port_set_dev(dp, LP_A, DEV_SHARED, &pc), 0);
+    /* A new MAC takes over from the old one. */
+    static const struct rte_ether_addr MAC_A2 =
+        {{ 0x02, 0xcc, 0, 0, 1, 0x0a }};
+    pc.mac = MAC_A2;
+    assert_int_equal(dp_port_set_dev(dp, LP_A, DEV_SHARED, &pc), 0);
+    echo.dmac = MAC_A2;
+    echo.dst = IP_A;
+    send1(DEV_SHARED, build(&echo));
+    struct rte_mbuf *m = take1(DEV_SHARED);
+    assert_mac(&eth_of(m)->src_addr, &MAC_A2);
+    rte_pktmbuf_free(m);
+    before = gstats().drop_not_for_us;
+    echo.dmac = MAC_A;
+    send1(DEV_SHARED, build(&echo));
+    expect_nothing();
+    assert_int_equal(gstats().drop_not_for_us, before + 1);
+
+    /* With A gone, B has the device to itself: frames to A's MAC are B's
+     * to drop. */
+    assert_int_equal(dp_router_destroy(dp, ra), 0);
+    echo.dmac = MAC_A;
+    send1(DEV_SHARED, build(&echo));
+    expect_nothing();
+    assert_int_equal(dp_router_stats_get(dp, rb, &sb), 0);
+    assert_int_equal(sb.drop_not_for_us, 1);
+    assert_int_equal(dp_port_del(dp, LP_B), 0);
+    send1(DEV_SHARED, build(&echo));
+    expect_nothing();
+    assert_int_equal(gstats().drop_no_port, 1);
+}
+
+/* 100 routers, each with a gateway port on one shared device (the
+ * external network's bridge) and an interface port on another (every
+ * router on the same internal subnet: VRFs), fit in one dp; each answers
+ * ARP for its own gateway address. */
+static void
+test_shared_device_many_routers(void **state)
+{
+    struct dp_config c;
+    struct dp *big;
+    uint32_t idx[100];
+
+    dp_config_default(&c);
+    c.name = "shared";
+    c.max_routers = 100;
+    c.max_flows = 1024;
+    c.max_neighbours = 256;
+    c.max_fips = 64;
+    c.hz = HZ;
+    big = dp_create(&c, pool);
+    assert_non_null(big);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(dp_router_create(big, &idx[i]), 0);
+        struct dp_port_config pc = {
+            .router = idx[i], .mac = {{ 0x02, 0x01, 0, 0, 0, i }},
+            .ip = IPV4(172, 24, 0, 10 + i), .plen = 16, .external = true,
+        };
+        assert_int_equal(dp_port_set_dev(big, 2 * i, 0, &pc), 0);
+        pc = (struct dp_port_config) {
+            .router = idx[i], .mac = {{ 0x02, 0x02, 0, 0, 0, i }},
+            .ip = IPV4(10, 0, 0, 1), .plen = 24,
+        };
+        assert_int_equal(dp_port_set_dev(big, 2 * i + 1, 1, &pc), 0);
+        assert_int_equal(dp_route_add(big, idx[i], 0, 0,
+                                      IPV4(172, 24, 0, 1)), 0);
+    }
+    for (int i = 0; i < 100; i += 33) {
+        struct rte_ether_addr want = {{ 0x02, 0x01, 0, 0, 0, i }};
+        tx_free_all();
+        dp_process_burst(big, 0, (struct rte_mbuf *[]) {
+            build_arp(&MAC_OUT, &MAC_BC, RTE_ARP_OP_REQUEST, IP_OUT,
+                      IPV4(172, 24, 0, 10 + i)) }, 1, &tx);
+        struct rte_mbuf *m = take1(0);
+        assert_mac(&eth_of(m)->src_addr, &want);
+        rte_pktmbuf_free(m);
+    }
+    dp_destroy(big);
+}
+
 /* Hundreds of routers fit in the memory that held two rte_lpm tables:
  * 256 routers, the first 29 each with a port on the same subnet (one VRF
  * each) and a default route, together well under 100 MiB; the routes read
@@ -1310,6 +1558,9 @@ main(int argc, char **argv)
         T(test_malformed_dropped_and_counted),
         T(test_mixed_burst),
         T(test_config_rules),
+        T(test_shared_device_arp),
+        T(test_shared_device_unicast),
+        T(test_shared_device_many_routers),
 #undef T
         cmocka_unit_test(test_many_routers),
     };

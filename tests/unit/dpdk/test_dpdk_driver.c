@@ -410,6 +410,46 @@ test_unreachable(void **state)
 
 /* A restart of hadron-dpdk is seen by health(), and sync_all() rebuilds
  * every router, removing those no document names. */
+/* Router ports on one bridge share one TAP (hadron-dpdk demultiplexes by
+ * MAC), so that many routers fit in DPDK's 32 ports; a port takes its
+ * network's MTU from the document's l2 networks. */
+static void
+test_shared_tap_and_mtu(void **state)
+{
+    char *d1 = doc(R1, true, true, true, 1, NULL, false);
+    char *d2 = doc(R2, true, true, true, 1, NULL, false);
+    char *with_l2 = NULL;
+
+    /* R2's interface is on NET_A too, with MTU 1450. */
+    assert_true(asprintf(&with_l2, "{\"l2\": {\"networks\": [{\"id\": \""
+                         NET_A "\", \"mtu\": 1450}]}, %s", d2 + 1) > 0);
+    apply_ok(R1, d1);
+    apply_ok(R2, with_l2);
+    char *t = dump();
+    char g1[16], g2[16], i1[16], i2[16];
+    iface_of(t, PORT_BASE "a1", g1);
+    iface_of(t, "11111111-0000-4000-8000-000000000012", i2);
+    iface_of(t, PORT_BASE "11", i1);
+    /* R2's gateway port id is PORT_BASE "a2". */
+    iface_of(t, PORT_BASE "a2", g2);
+    assert_string_equal(g1, g2);
+    assert_string_equal(i1, i2);
+    assert_string_not_equal(g1, i1);
+    assert_string_equal(master_of(g1), "brext");
+    assert_contains(t, "10.2.1.1/24 mtu 1450 ");
+    assert_contains(t, "10.1.1.1/24 mtu 1500 ");
+    free(t);
+
+    /* The TAP stays while a router still uses it. */
+    apply_ok(R1, NULL);
+    assert_string_equal(master_of(g2), "brext");
+    apply_ok(R2, NULL);
+    assert_string_equal(master_of(g2), "");
+    free(d1);
+    free(d2);
+    free(with_l2);
+}
+
 static void
 test_restart_and_sync(void **state)
 {
@@ -496,6 +536,8 @@ main(int argc, char **argv)
         cmocka_unit_test(test_bad_options),
         cmocka_unit_test_setup_teardown(test_validate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_converge, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_tap_and_mtu, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_unreachable, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restart_and_sync, setup,
                                         teardown),
