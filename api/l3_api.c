@@ -19,6 +19,9 @@
 #include "core/context.h"
 #include "core/l3.h"
 #include "core/neutron_error.h"
+#include "core/resource.h"
+#include "core/store.h"
+#include "core/txn.h"
 #include "core/util.h"
 
 /* Names and descriptions as Neutron's (neutron-lib's API definitions). */
@@ -47,19 +50,33 @@ static const struct api_extension l3_extensions[] = {
 struct router_action {
     struct neutron_error *(*fn)(const struct op_ctx *, const char *router_id,
                                 yajl_val body, char **answer);
+    const char *name;           /* policy rule, e.g. "add_router_interface" */
 };
 
+struct reader_args {
+    const char *id;
+    struct res_obj **router;
+};
+
+static struct neutron_error *
+load_router_txn(const struct op_ctx *ctx, void *args_)
+{
+    struct reader_args *a = args_;
+
+    return store_get(ctx->db, &l3_router_def, ctx, a->id, a->router);
+}
+
 static const struct router_action add_interface = {
-    l3_router_add_interface
+    l3_router_add_interface, "add_router_interface"
 };
 static const struct router_action remove_interface = {
-    l3_router_remove_interface
+    l3_router_remove_interface, "remove_router_interface"
 };
 static const struct router_action add_extraroutes = {
-    l3_router_add_extraroutes
+    l3_router_add_extraroutes, "add_extraroutes"
 };
 static const struct router_action remove_extraroutes = {
-    l3_router_remove_extraroutes
+    l3_router_remove_extraroutes, "remove_extraroutes"
 };
 
 static struct neutron_error *
@@ -75,6 +92,16 @@ router_action(struct api_request *req, const void *aux)
     ctx.db = req->db;
     ctx.cfg = req->cfg;
     ctx.request_id = req->request_id;
+    if (!ctx.auth.has_member_role) {
+        /* A reader: 404 for a router it cannot see, else 403. */
+        struct res_obj *router = NULL;
+        struct reader_args ra = { req->path_params[0], &router };
+        error = txn_run(&ctx, false, load_router_txn, &ra);
+        res_obj_destroy(router);
+        return error ? error : neutron_error_create(
+            NE_FORBIDDEN, "PolicyNotAuthorized",
+            "(rule:%s) is disallowed by policy", action->name);
+    }
     error = action->fn(&ctx, req->path_params[0], req->body, &answer);
     if (!error) {
         /* The core answers JSON text; yajl writes a "number" verbatim. */

@@ -60,6 +60,13 @@ struct api_request {
     /* Answer. */
     int status;                     /* 200 unless the handler changes it */
     yajl_gen out;
+    /* A handler answering other than JSON sets these instead of 'out':
+     * 'text_body' (malloc'd, freed by the server), its length, and the
+     * Content-Type. */
+    char *text_body;
+    size_t text_len;
+    const char *content_type;
+    int route_index;                /* set by api_routes_match(), or -1 */
 
     char *params_buf__;             /* holds what path_params point to */
     void *server_private__;
@@ -92,6 +99,10 @@ void api_routes_register(const struct api_route *routes, size_t n);
  * have matched the path (0: no pattern matched). */
 const struct api_route *api_routes_match(struct api_request *req,
                                          unsigned int *allowed);
+
+/* The registered routes, in order (route_index counts in the same). */
+size_t api_routes_count(void);
+const struct api_route *api_route_at(size_t i);
 
 /* Forgets all routes (tests). */
 void api_routes_clear(void);

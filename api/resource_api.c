@@ -238,6 +238,19 @@ parse_list_query(const struct api_request *req, const struct resource_def *def,
     return NULL;
 }
 
+struct neutron_error *
+api_parse_list_query(const struct api_request *req,
+                     const struct resource_def *def)
+{
+    struct list_query q;
+    struct field_sel sel;
+    struct neutron_error *error = parse_list_query(req, def, &q, &sel);
+
+    list_query_destroy(&q);
+    free(sel.names);
+    return error;
+}
+
 static void
 add_link(yajl_gen g, struct api_request *req, const struct resource_def *def,
          const char *rel, const char *marker, bool reverse)
@@ -457,9 +470,12 @@ check_modifiable(const struct op_ctx *ctx, const struct res_obj *obj,
     int project = resource_attr_index(obj->def, "project_id");
     const char *owner = project >= 0 ? value_str(&obj->v[project]) : NULL;
 
-    if (op_ctx_owns(ctx, owner)
+    /* Neutron 2023.1 defaults: writes need "member" (or admin); a reader
+     * sees what it may see but changes nothing. */
+    if (ctx->auth.has_member_role
+        && (op_ctx_owns(ctx, owner)
         || (obj->def->ops->may_modify
-            && obj->def->ops->may_modify(ctx, obj))) {
+            && obj->def->ops->may_modify(ctx, obj)))) {
         return NULL;
     }
     return neutron_error_create(NE_FORBIDDEN, "PolicyNotAuthorized",
@@ -514,6 +530,12 @@ handle_create(struct api_request *req, const struct resource_def *def)
                                     "this resource.");
     }
     ctx_init(&ctx, req);
+    if (!ctx.auth.has_member_role) {
+        /* A reader (no "member", no "admin" role) creates nothing. */
+        return neutron_error_create(NE_FORBIDDEN, "PolicyNotAuthorized",
+                                    "(rule:create_%s) is disallowed by "
+                                    "policy", def->singular);
+    }
     if (!req->body) {
         return bad_request("%s", "Resource body required");
     }

@@ -18,6 +18,18 @@ api_routes_register(const struct api_route *table, size_t n)
     }
 }
 
+size_t
+api_routes_count(void)
+{
+    return n_routes;
+}
+
+const struct api_route *
+api_route_at(size_t i)
+{
+    return i < n_routes ? routes[i] : NULL;
+}
+
 void
 api_routes_clear(void)
 {
@@ -86,6 +98,7 @@ api_routes_match(struct api_request *req, unsigned int *allowed)
             req->path_params[j] = seg;
         }
         req->n_path_params = n_offs;
+        req->route_index = (int) i;
         return routes[i];
     }
     return NULL;

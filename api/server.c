@@ -20,6 +20,7 @@
 
 #include "api/auth.h"
 #include "api/json.h"
+#include "api/metrics.h"
 #include "api/request.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -33,6 +34,7 @@ struct api_server {
     int port;
     bool listening;
     int in_flight;                  /* atomic */
+    int db_open;                    /* atomic: workers with a connection */
     bool draining;                  /* atomic */
 
     /* Open connections, so that shutdown can close idle keep-alive ones
@@ -59,6 +61,8 @@ worker_init(evhtp_t *htp, evthr_t *thr, void *arg)
                 sizeof w->db_error)) {
         LOG_ERR("api", "worker cannot open the database: %s", w->db_error);
         w->db = NULL;
+    } else {
+        __atomic_add_fetch(&srv->db_open, 1, __ATOMIC_RELAXED);
     }
     evthr_set_aux(thr, w);
     this_worker = w;
@@ -70,6 +74,10 @@ worker_exit(evhtp_t *htp, evthr_t *thr, void *arg)
     struct worker *w = evthr_get_aux(thr);
 
     if (w) {
+        if (w->db) {
+            struct api_server *srv = arg;
+            __atomic_sub_fetch(&srv->db_open, 1, __ATOMIC_RELAXED);
+        }
         db_close(w->db);
         free(w);
     }
@@ -139,8 +147,8 @@ text_is_clean(const char *s, size_t len)
 
 /* Decodes a %-encoded URL part.  Returns NULL if it does not decode to
  * clean text. */
-static char *
-url_decode(const char *s, size_t len, bool plus_is_space)
+char *
+api_url_decode(const char *s, size_t len, bool plus_is_space)
 {
     char *raw = xstrndup(s, len);
     size_t out_len;
@@ -157,8 +165,8 @@ url_decode(const char *s, size_t len, bool plus_is_space)
     return out;
 }
 
-static struct neutron_error *
-parse_query(struct api_request *req, const char *raw)
+struct neutron_error *
+api_parse_query(struct api_request *req, const char *raw)
 {
     const char *p = raw;
 
@@ -167,8 +175,8 @@ parse_query(struct api_request *req, const char *raw)
         if (len) {
             const char *eq = memchr(p, '=', len);
             size_t klen = eq ? (size_t) (eq - p) : len;
-            char *key = url_decode(p, klen, true);
-            char *value = eq ? url_decode(eq + 1, len - klen - 1, true)
+            char *key = api_url_decode(p, klen, true);
+            char *value = eq ? api_url_decode(eq + 1, len - klen - 1, true)
                              : xstrdup("");
             if (!key || !value || !*key) {
                 free(key);
@@ -268,7 +276,7 @@ prepare_request(struct api_server *srv, evhtp_request_t *r,
                     : xasprintf("http://%s:%d", srv->cfg->bind_host,
                                 srv->port);
 
-    req->path = url_decode(raw_path, strlen(raw_path), false);
+    req->path = api_url_decode(raw_path, strlen(raw_path), false);
     if (!req->path) {
         req->path = xstrdup("/");
         return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
@@ -282,7 +290,7 @@ prepare_request(struct api_server *srv, evhtp_request_t *r,
         req->path[plen - 5] = '\0';
     }
     if (r->uri && r->uri->query_raw) {
-        error = parse_query(req, (const char *) r->uri->query_raw);
+        error = api_parse_query(req, (const char *) r->uri->query_raw);
         if (error) {
             return error;
         }
@@ -315,6 +323,11 @@ prepare_request(struct api_server *srv, evhtp_request_t *r,
         }
     }
 
+    /* Health checks and scrapes carry no credentials; their handlers
+     * cope without a database. */
+    if (metrics_path_is_public(req->path)) {
+        return NULL;
+    }
     error = auth_noauth(auth_header, req, &req->auth);
     if (error) {
         return error;
@@ -376,6 +389,7 @@ free_request(struct api_request *req)
     free(req->path);
     free(req->params_buf__);
     free(req->base_url);
+    free(req->text_body);
     yajl_tree_free(req->body);
     yajl_gen_free(req->out);
 }
@@ -388,6 +402,7 @@ handle_request(evhtp_request_t *r, void *arg)
         .cfg = srv->cfg,
         .db = this_worker ? this_worker->db : NULL,
         .status = 200,
+        .route_index = -1,
         .server_private__ = r,
     };
     uint64_t start = time_monotonic_usec();
@@ -420,6 +435,10 @@ handle_request(evhtp_request_t *r, void *arg)
         evbuffer_add(r->buffer_out, body, strlen(body));
         free(body);
         neutron_error_destroy(error);
+    } else if (req.text_body) {
+        if (req.method != API_HEAD) {
+            evbuffer_add(r->buffer_out, req.text_body, req.text_len);
+        }
     } else if (req.status != 204 && req.method != API_HEAD) {
         const unsigned char *buf;
         size_t len;
@@ -428,7 +447,8 @@ handle_request(evhtp_request_t *r, void *arg)
     }
     if (req.status != 204) {
         evhtp_headers_add_header(out, evhtp_header_new(
-            "Content-Type", "application/json", 0, 0));
+            "Content-Type", !error && req.text_body && req.content_type
+                            ? req.content_type : "application/json", 0, 0));
     }
     evhtp_headers_add_header(out, evhtp_header_new(
         "X-Openstack-Request-Id", req.request_id, 0, 1));
@@ -437,7 +457,9 @@ handle_request(evhtp_request_t *r, void *arg)
     }
     evhtp_send_reply(r, req.status);
 
-    double ms = (time_monotonic_usec() - start) / 1000.0;
+    uint64_t usec = time_monotonic_usec() - start;
+    double ms = usec / 1000.0;
+    metrics_observe(req.route_index, req.method, req.status, usec);
     LOG_INFO("api", "%s %s %s %d %.3f ms project=%s", req.request_id,
              req.method_name, req.path ? req.path : "?", req.status, ms,
              req.auth.project_id[0] ? req.auth.project_id : "-");
@@ -468,6 +490,33 @@ check_content_length(evhtp_request_t *r, evhtp_headers_t *hdr, void *arg)
         evhtp_request_set_hook(r, evhtp_hook_on_read, (evhtp_hook) drain_body,
                                NULL);
         evhtp_request_set_max_body_size(r, REFUSED_BODY_CAP);
+    }
+    return EVHTP_RES_OK;
+}
+
+/* Request headers are capped in number and in total size: the HTTP parser
+ * caps each header line (8 KB), not how many come, so without this a
+ * client could grow one request's headers without bound. */
+#define MAX_HEADERS 100
+#define MAX_HEADERS_SIZE (64 * 1024)
+
+/* evhtp_hook_on_header: runs once a header has been parsed and added to
+ * r->headers_in.  Refusing one makes evhtp drop the connection.  The walk
+ * is bounded: at most MAX_HEADERS + 1 headers are ever there. */
+static evhtp_res
+check_header(evhtp_request_t *r, evhtp_header_t *hdr, void *arg)
+{
+    size_t n = 0, size = 0;
+    evhtp_header_t *h;
+
+    TAILQ_FOREACH(h, r->headers_in, next) {
+        n++;
+        size += h->klen + h->vlen + 4;      /* ": " and CRLF */
+    }
+    if (n > MAX_HEADERS || size > MAX_HEADERS_SIZE) {
+        LOG_WARN("api", "closing a connection: request headers over %d or "
+                 "%d bytes", MAX_HEADERS, MAX_HEADERS_SIZE);
+        return EVHTP_RES_ERROR;
     }
     return EVHTP_RES_OK;
 }
@@ -510,6 +559,8 @@ on_accept(evhtp_connection_t *c, void *arg)
     }
     srv->conns[srv->n_conns++] = c;
     pthread_mutex_unlock(&srv->conns_mutex);
+    evhtp_connection_set_hook(c, evhtp_hook_on_header,
+                              (evhtp_hook) check_header, arg);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers,
                               (evhtp_hook) check_content_length, arg);
     evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini,
@@ -627,6 +678,14 @@ api_server_create(const struct config *cfg, struct event_base *base,
      * slightly too large; evhtp cuts off anything far beyond. */
     evhtp_set_max_body_size(srv->htp, (uint64_t) cfg->max_request_body_size
                                       + 65536);
+    /* A connection idle this long, also in the middle of a request's
+     * headers or body (a slow-loris client), is closed.  Workers are event
+     * loops, so a slow client never blocks one; the timeout bounds the
+     * sockets and memory such clients can hold. */
+    if (cfg->client_socket_timeout > 0) {
+        struct timeval tv = { .tv_sec = cfg->client_socket_timeout };
+        evhtp_set_timeouts(srv->htp, &tv, &tv);
+    }
     evhtp_use_threads_wexit(srv->htp, worker_init, worker_exit,
                             cfg->api_workers, srv);
     if (evhtp_bind_socket(srv->htp, addr, cfg->bind_port, 1024)) {
@@ -641,6 +700,7 @@ api_server_create(const struct config *cfg, struct event_base *base,
     free(addr);
     srv->listening = true;
     srv->port = bound_port(srv->htp);
+    metrics_init(srv);
     return srv;
 }
 
@@ -664,6 +724,12 @@ int
 api_server_in_flight(const struct api_server *srv)
 {
     return __atomic_load_n(&srv->in_flight, __ATOMIC_SEQ_CST);
+}
+
+int
+api_server_db_connections(const struct api_server *srv)
+{
+    return __atomic_load_n(&srv->db_open, __ATOMIC_RELAXED);
 }
 
 void

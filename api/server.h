@@ -28,6 +28,9 @@ void api_server_stop_accepting(struct api_server *);
 /* Number of requests being handled right now. */
 int api_server_in_flight(const struct api_server *);
 
+/* Number of workers holding an open database connection. */
+int api_server_db_connections(const struct api_server *);
+
 /* Closes every open connection (each on its own worker thread), for
  * shutdown once no request is in flight.  Returns at once; see
  * api_server_open_connections() for progress. */
@@ -36,5 +39,17 @@ size_t api_server_open_connections(struct api_server *);
 
 /* Stops the workers and frees everything.  Accepts NULL. */
 void api_server_destroy(struct api_server *);
+
+/* The server's decoders of the request target, exposed for the fuzzers.
+ * api_url_decode() decodes the %-encoded 'len' bytes at 's' ('+' as a space
+ * if 'plus_is_space'): returns a malloc'd string, or NULL unless it decodes
+ * to valid UTF-8 without control characters (tab aside).  api_parse_query()
+ * appends the pairs of the raw query string 'raw' to req->query (the caller
+ * frees them); returns NULL or a 400 "Malformed query string". */
+struct api_request;
+struct neutron_error;
+char *api_url_decode(const char *s, size_t len, bool plus_is_space);
+struct neutron_error *api_parse_query(struct api_request *req,
+                                      const char *raw);
 
 #endif /* api/server.h */

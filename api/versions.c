@@ -5,7 +5,9 @@
 #include <string.h>
 
 #include "api/json.h"
+#include "api/metrics.h"
 #include "api/request.h"
+#include "core/config.h"
 #include "core/neutron_error.h"
 #include "core/util.h"
 
@@ -140,11 +142,30 @@ show_extension(struct api_request *req, const void *aux)
                                 alias);
 }
 
+/* GET /projects[/{id}] with auth_strategy = noauth: the identity look-up
+ * that the openstack CLI makes for --project, sent to this endpoint since
+ * there is no Keystone.  A 403 is what makes it take the name as the
+ * project ID (openstackclient's _find_identity_resource); Neutron's 404
+ * would leave "--project" unusable without Keystone. */
+static struct neutron_error *
+refuse_identity(struct api_request *req, const void *aux)
+{
+    if (strcmp(req->cfg->auth_strategy, "noauth")) {
+        return neutron_error_create(NE_NOT_FOUND, "HTTPNotFound",
+                                    "The resource could not be found.");
+    }
+    return neutron_error_create(NE_FORBIDDEN, "HTTPForbidden",
+                                "No identity service here (auth_strategy = "
+                                "noauth): project IDs are taken as given.");
+}
+
 static const struct api_route version_routes[] = {
     { "/", API_GET, show_versions, NULL },
     { "/v2.0", API_GET, list_resources, NULL },
     { "/v2.0/extensions", API_GET, list_extensions, NULL },
     { "/v2.0/extensions/{}", API_GET, show_extension, NULL },
+    { "/projects", API_GET, refuse_identity, NULL },
+    { "/projects/{}", API_GET, refuse_identity, NULL },
 };
 
 void
@@ -157,6 +178,7 @@ api_init(void)
     }
     done = true;
     api_routes_register(version_routes, ARRAY_SIZE(version_routes));
+    metrics_register_routes();
     api_l2_register();
     api_flavors_register();
     api_l3_register();

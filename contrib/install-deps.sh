@@ -22,6 +22,8 @@ HADRON_DEPS=(
     iproute2 nftables libmnl-dev libnftables-dev iputils-ping
     # dataplane: DPDK driver (dpdk-doc: l3fwd sources for the comparison)
     libdpdk-dev dpdk dpdk-doc
+    # real clients: the `openstack` command and openstacksdk (tests/clients)
+    python3-openstackclient python3-openstacksdk
 )
 
 # One dpkg-query for all: "ii " = wanted install, installed, no error.

@@ -50,10 +50,10 @@ build() {
 }
 
 # Sanitizer build: Debug semantics (assertions on) at -O1, so that the suite
-# does not crawl under ASan.
+# does not crawl under ASan; the fuzz targets run libFuzzer (tests/fuzz).
 configure build-test clang \
     -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_FLAGS_DEBUG="-O1 -g" \
-    -DHADRON_SANITIZE=ON -DHADRON_TESTS=ON
+    -DHADRON_SANITIZE=ON -DHADRON_TESTS=ON -DHADRON_FUZZ=ON
 build build-test
 
 # gcc build: Release as contrib/run.sh builds it (-O3, where gcc warns the

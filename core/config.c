@@ -37,6 +37,8 @@ static const struct opt opts[] = {
       "1048576", 1024, 1 << 30),
     O("DEFAULT", "max_json_depth", OPT_INT, max_json_depth, "32", 4, 1000),
     O("DEFAULT", "drain_timeout", OPT_INT, drain_timeout, "30", 0, 3600),
+    O("DEFAULT", "client_socket_timeout", OPT_INT, client_socket_timeout,
+      "900", 0, 86400),
     O("database", "connection", OPT_STR, connection,
       "sqlite:///hadron.db", 0, 0),
     O("database", "max_retries", OPT_INT, max_retries, "10", 1, 1000),
@@ -265,6 +267,11 @@ config_ini_line(void *ctx_, const char *section, const char *name,
     int lineno = ctx->lineno;
     const struct opt *o;
 
+    if (ctx->error) {
+        /* inih goes on after a handler fails: keep the first error (and
+         * do not leak it), ignore the rest of the file. */
+        return 0;
+    }
     if (!name) {
         return 1;               /* a section header alone */
     }

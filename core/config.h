@@ -38,6 +38,8 @@ struct config {
     int max_request_body_size;      /* bytes */
     int max_json_depth;
     int drain_timeout;              /* seconds SIGTERM waits for requests */
+    int client_socket_timeout;      /* s a client connection may stay idle
+                                     * (also mid-request); 0 = forever */
 
     /* [database] */
     char *connection;               /* sqlite:///path or mysql://... */

@@ -2,6 +2,8 @@
  *
  *   hadron-manage [--config-file FILE]... db upgrade
  *   hadron-manage [--config-file FILE]... db version
+ *   hadron-manage [--config-file FILE]... db current   (Neutron's name)
+ *   hadron-manage [--config-file FILE]... check-config
  *   hadron-manage [--config-file FILE]... journal list [--state S]
  *                                         [--driver D] [--limit N]
  *   hadron-manage [--config-file FILE]... journal show SEQ
@@ -24,6 +26,8 @@
 #include "core/neutron_error.h"
 #include "core/util.h"
 #include "db/db.h"
+#include "flavors/registry.h"
+#include "l2/l2.h"
 
 static void
 usage(FILE *f)
@@ -35,6 +39,13 @@ usage(FILE *f)
             "  db upgrade    apply the schema migrations this hadron knows\n"
             "  db version    print the database's and this hadron's schema "
             "version\n"
+            "  db current    the same (neutron-db-manage's name)\n"
+            "  check-config  check the configuration files without starting "
+            "anything:\n"
+            "                unknown options, bad values, [service_providers] "
+            "lines,\n"
+            "                [ml2*] drivers and ranges (exit 0 if all is "
+            "well, else 1)\n"
             "  journal list [--state S] [--driver D] [--limit N]\n"
             "                list journal entries (S: pending, processing,\n"
             "                completed, failed, cancelled; repeatable)\n"
@@ -65,7 +76,7 @@ cmd_db(const struct config *cfg, const char *what)
         db_schema_version(db, &version);
         printf("database schema at version %d\n", version);
         rc = 0;
-    } else if (!strcmp(what, "version")) {
+    } else if (!strcmp(what, "version") || !strcmp(what, "current")) {
         if (db_schema_version(db, &version)) {
             fprintf(stderr, "hadron-manage: %s\n", db_errmsg(db));
             goto out;
@@ -229,6 +240,51 @@ cmd_journal(const struct config *cfg, int argc, char *argv[])
     return rc;
 }
 
+/* check-config: everything the server checks before it opens anything.
+ * 'load_error' is the first file's load failure, or NULL. */
+static int
+cmd_check_config(const struct config *cfg, const char *load_error)
+{
+    int problems = 0;
+
+    if (load_error) {
+        fprintf(stderr, "ERROR: %s\n", load_error);
+        return 1;
+    }
+    for (size_t i = 0; i < cfg->files.n; i++) {
+        printf("loaded %s\n", cfg->files.items[i]);
+    }
+    for (size_t i = 0; i < cfg->warnings.n; i++) {
+        fprintf(stderr, "ERROR: %s\n", cfg->warnings.items[i]);
+        problems++;
+    }
+    char *error = config_validate(cfg);
+    if (error) {
+        fprintf(stderr, "ERROR: %s\n", error);
+        free(error);
+        problems++;
+    }
+    error = l2_init(cfg);
+    if (error) {
+        fprintf(stderr, "ERROR: %s\n", error);
+        free(error);
+        problems++;
+    }
+    error = l3_registry_check(cfg);
+    if (error) {
+        fprintf(stderr, "ERROR: %s\n", error);
+        free(error);
+        problems++;
+    }
+    if (problems) {
+        fprintf(stderr, "%d problem%s found\n", problems,
+                problems == 1 ? "" : "s");
+        return 1;
+    }
+    printf("configuration OK\n");
+    return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -238,6 +294,7 @@ main(int argc, char *argv[])
         { NULL, 0, NULL, 0 },
     };
     struct config *cfg = config_create();
+    char *load_error = NULL;
     int rc = 2;
     int c;
 
@@ -247,6 +304,12 @@ main(int argc, char *argv[])
         case 'c':
             error = config_load_file(cfg, optarg);
             if (error) {
+                /* check-config reports it; other commands stop here. */
+                if (optind < argc && !strcmp(argv[argc - 1], "check-config")
+                    && !load_error) {
+                    load_error = error;
+                    break;
+                }
                 fprintf(stderr, "hadron-manage: %s\n", error);
                 free(error);
                 goto out;
@@ -261,6 +324,14 @@ main(int argc, char *argv[])
             goto out;
         }
     }
+    if (argc - optind == 1 && !strcmp(argv[optind], "check-config")) {
+        rc = cmd_check_config(cfg, load_error);
+        goto out;
+    }
+    if (load_error) {
+        fprintf(stderr, "hadron-manage: %s\n", load_error);
+        goto out;
+    }
     for (size_t i = 0; i < cfg->warnings.n; i++) {
         fprintf(stderr, "hadron-manage: warning: %s\n", cfg->warnings.items[i]);
     }
@@ -272,6 +343,7 @@ main(int argc, char *argv[])
         usage(stderr);
     }
 out:
+    free(load_error);
     config_destroy(cfg);
     return rc;
 }

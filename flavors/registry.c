@@ -112,6 +112,9 @@ l3_registry_add_class(const struct hadron_l3_driver_class *class)
 
 /* ---- Parsing service_provider lines ---- */
 
+/* l3_registry_check() in progress: parse and load, never init(). */
+static bool check_only;
+
 /* Copies the next ':'-separated field of '*p' without surrounding blanks
  * into a new string, and advances '*p' past it (to NULL after the last). */
 static char *
@@ -288,7 +291,7 @@ provider_create(const struct config *cfg, const char *line,
         goto fail;
     }
 
-    if (p->class->init) {
+    if (p->class->init && !check_only) {
         struct option_list opts = { NULL, 0 };
         struct hadron_l3_config dcfg = { .host = cfg->host ? cfg->host : "" };
         char err[512] = "";
@@ -328,6 +331,19 @@ fail:
         provider_free(p);
         return msg;
     }
+}
+
+char *
+l3_registry_check(const struct config *cfg)
+{
+    if (initialised) {
+        return xstrdup("the flavor driver registry is already initialised");
+    }
+    check_only = true;
+    char *error = l3_registry_init(cfg);
+    l3_registry_destroy();
+    check_only = false;
+    return error;
 }
 
 char *
@@ -387,7 +403,7 @@ l3_registry_init(const struct config *cfg)
             }
         }
     }
-    for (size_t i = 0; i < n_providers; i++) {
+    for (size_t i = 0; i < n_providers && !check_only; i++) {
         const struct l3_provider *p = providers[i];
         LOG_INFO(MOD, "provider %s: driver %s%s, capabilities 0x%x", p->name,
                  p->class->name, p->is_default ? " (default)" : "",

@@ -37,6 +37,13 @@ struct l3_provider;
  * already taken, init failure); on failure nothing stays initialised. */
 char *l3_registry_init(const struct config *cfg);
 
+/* Checks the service_provider lines of 'cfg' as l3_registry_init() does
+ * (syntax, service type, names, a single default, known drivers, vendor
+ * objects that load with the right symbol and API version) without
+ * calling any driver's init(): nothing starts.  Returns NULL or a
+ * malloc'd message.  Not while the registry is initialised. */
+char *l3_registry_check(const struct config *cfg);
+
 /* Destroys every instance (at exit) and forgets the classes that
  * l3_registry_add_class() added, so that l3_registry_init() may run
  * again (tests). */

@@ -5,10 +5,15 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -230,6 +235,123 @@ test_malformed_http(void **state)
     apitest_resp_free(r);
 }
 
+/* Sends 'n' headers "X-Filler-<i>: <vlen x 'v'>" in a GET and returns what
+ * came back (malloc'd). */
+static char *
+get_with_headers(struct apitest_server *srv, int n, size_t vlen)
+{
+    char *value = xmalloc(vlen + 1);
+    struct { char *s; size_t len, cap; } b;
+    const char *head = "GET /v2.0 HTTP/1.1\r\nHost: x\r\n"
+                       "Connection: close\r\n";
+
+    memset(value, 'v', vlen);
+    value[vlen] = '\0';
+    b.cap = strlen(head) + (size_t) n * (vlen + 32) + 3;
+    b.s = xmalloc(b.cap);
+    b.len = (size_t) snprintf(b.s, b.cap, "%s", head);
+    for (int i = 0; i < n; i++) {
+        b.len += (size_t) snprintf(b.s + b.len, b.cap - b.len,
+                                   "X-Filler-%d: %s\r\n", i, value);
+    }
+    b.len += (size_t) snprintf(b.s + b.len, b.cap - b.len, "\r\n");
+    char *out = apitest_raw(srv, b.s, b.len, 5000);
+    free(b.s);
+    free(value);
+    return out;
+}
+
+static void
+test_header_limits(void **state)
+{
+    struct apitest_server *srv = *state;
+    char *out;
+
+    /* Within the limits (100 headers, 64 KB): answered. */
+    out = get_with_headers(srv, 90, 100);
+    assert_true(str_starts_with(out, "HTTP/1.1 200"));
+    free(out);
+
+    /* Too many headers, or too large together: the connection is closed
+     * (or refused with a 4xx), never answered 2xx, and the server does
+     * not buffer them all. */
+    int counts[] = { 150, 40, 5000 };
+    size_t lens[] = { 10, 4000, 4000 };
+    for (size_t i = 0; i < ARRAY_SIZE(counts); i++) {
+        out = get_with_headers(srv, counts[i], lens[i]);
+        if (*out) {
+            assert_true(str_starts_with(out, "HTTP/1.1 4"));
+        }
+        free(out);
+    }
+    char *log = apitest_read_log(srv);
+    assert_non_null(strstr(log, "request headers over"));
+    free(log);
+
+    struct apitest_resp *r = api_get(srv, "/v2.0");
+    assert_status(r, 200);
+    apitest_resp_free(r);
+}
+
+static int
+connect_to(const struct apitest_server *srv)
+{
+    struct sockaddr_in sin = { .sin_family = AF_INET,
+                               .sin_port = htons(srv->port) };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    assert_true(fd >= 0);
+    assert_int_equal(connect(fd, (struct sockaddr *) &sin, sizeof sin), 0);
+    return fd;
+}
+
+static double
+now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Slow-loris: clients that send part of a request and stop do not keep
+ * workers from serving others, and are closed after client_socket_timeout
+ * (as Neutron's option of that name). */
+static void
+test_slow_client_timeout(void **state)
+{
+    struct apitest_server *srv = apitest_server_start(
+        "[DEFAULT]\nclient_socket_timeout = 1\napi_workers = 2\n");
+    const char *partial = "GET /v2.0/networks HTTP/1.1\r\nHo";
+    int fds[8];
+    double start = now_s();
+
+    for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+        fds[i] = connect_to(srv);
+        assert_int_equal(send(fds[i], partial, strlen(partial), MSG_NOSIGNAL),
+                         (ssize_t) strlen(partial));
+    }
+    /* More stalled clients than workers: others are still served. */
+    for (int i = 0; i < 4; i++) {
+        struct apitest_resp *r = api_get(srv, "/v2.0/networks");
+        assert_status(r, 200);
+        apitest_resp_free(r);
+    }
+    /* Each stalled connection is closed (EOF, no answer) after about 1 s. */
+    for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+        struct pollfd pfd = { .fd = fds[i], .events = POLLIN };
+        char buf[256];
+        double left = start + 5 - now_s();
+        assert_true(poll(&pfd, 1, left > 0 ? (int) (left * 1000) : 0) == 1);
+        ssize_t n = recv(fds[i], buf, sizeof buf, 0);
+        assert_true(n <= 0);
+        close(fds[i]);
+    }
+    double took = now_s() - start;
+    assert_true(took >= 0.8 && took < 5);
+    apitest_server_stop(srv);
+}
+
 static void
 test_request_log_line(void **state)
 {
@@ -425,6 +547,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_wrong_content_type, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_malformed_http, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_limits, setup, teardown),
+        cmocka_unit_test(test_slow_client_timeout),
         cmocka_unit_test_setup_teardown(test_request_log_line, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sighup_reopens_log, setup,
