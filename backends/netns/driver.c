@@ -72,7 +72,14 @@ struct netns_driver {
     bool remove_unmarked;
     struct held *held;          /* uthash by id */
     unsigned int drift_cursor;  /* where the next drift check starts */
+    struct bridges released;    /* left by routers, removed by health() */
 };
+
+/* Removing a bridge costs the kernel ~70 ms (an RCU grace period), so
+ * apply() leaves the bridges a router no longer uses to health(), which
+ * runs on the same thread between entries and removes a few per call:
+ * tearing down many routers is not held up by their bridges. */
+#define RELEASES_PER_HEALTH 4
 
 /* At most this many routers are read back per health() call to look for
  * changes made behind the driver's back, round-robin. */
@@ -162,6 +169,39 @@ release_bridges(const struct bridges *b, const struct bridges *keep,
                      why, b->names[i]);
         }
     }
+}
+
+/* Queues the bridges of 'b' that 'keep' (may be NULL) does not name for
+ * release by health(). */
+static void
+defer_release(struct netns_driver *d, const struct bridges *b,
+              const struct bridges *keep)
+{
+    for (size_t i = 0; i < b->n; i++) {
+        if (!keep || !bridges_has(keep, b->names[i])) {
+            bridges_add(&d->released, b->names[i]);
+        }
+    }
+}
+
+/* Releases up to 'max' queued bridges (all if 'max' is 0). */
+static void
+release_deferred(struct netns_driver *d, size_t max)
+{
+    size_t n = max && d->released.n > max ? max : d->released.n;
+    struct bridges now = { 0 };
+
+    if (!n) {
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        bridges_add(&now, d->released.names[i]);
+    }
+    memmove(d->released.names, d->released.names + n,
+            (d->released.n - n) * sizeof *d->released.names);
+    d->released.n -= n;
+    release_bridges(&now, NULL, "released");
+    bridges_clear(&now);
 }
 
 /* ---- Held routers ---- */
@@ -890,7 +930,7 @@ realize(struct netns_driver *d, const struct parsed *p, const char *doc,
         char why[64];
 
         snprintf(why, sizeof why, "router %.36s", p->r.id);
-        release_bridges(&old, &want, why);
+        defer_release(d, &old, &want);
         /* A failure to rewrite leaves a longer list: harmless. */
         mark(d, p->r.id, &want, err, sizeof err);
     }
@@ -906,7 +946,7 @@ static enum hadron_l3_result
 destroy(struct netns_driver *d, const char *id, char *msg, size_t size)
 {
     struct bridges b = { 0 };
-    char err[NETNS_ERR_LEN], why[64];
+    char err[NETNS_ERR_LEN];
     struct held *h;
     int error;
 
@@ -926,8 +966,7 @@ destroy(struct netns_driver *d, const char *id, char *msg, size_t size)
         return kernel_result(error);
     }
     held_del(d, id);
-    snprintf(why, sizeof why, "router %.36s", id);
-    release_bridges(&b, NULL, why);
+    defer_release(d, &b, NULL);
     bridges_clear(&b);
     unmark(d, id);
     LOG_DBG(MOD, "router %s: namespace removed", id);
@@ -1005,7 +1044,9 @@ netns_destroy(void *state)
         return;
     }
     /* Namespaces stay: routers keep forwarding while the server is
-     * down. */
+     * down; bridges no router uses any more go. */
+    release_deferred(d, 0);
+    bridges_clear(&d->released);
     netns_wait_idle();
     held_clear(d);
     free(d->state_dir);
@@ -1302,6 +1343,7 @@ netns_health(void *state, bool *lost_state, char *msg, size_t msg_size)
 {
     struct netns_driver *d = state;
 
+    release_deferred(d, RELEASES_PER_HEALTH);
     /* The journal gives the driver a full sync at start; after that, only
      * a router the kernel no longer holds as applied needs one. */
     *lost_state = check_drift(d, msg, msg_size);

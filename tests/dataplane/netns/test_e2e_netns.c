@@ -459,6 +459,17 @@ link_exists(const char *name)
     return if_nametoindex(name) != 0;
 }
 
+/* True once 'name' is gone (10 s at most): the netns driver removes the
+ * bridges routers leave from its health checks, not from apply. */
+static bool
+link_gone(const char *name)
+{
+    for (int i = 0; i < 1000 && link_exists(name); i++) {
+        usleep(10000);
+    }
+    return !link_exists(name);
+}
+
 /* ---- Kernel against database ---- */
 
 static bool
@@ -1185,11 +1196,11 @@ test_router_delete(void **state UNUSED)
     netns_bridge_name(net[4], bridge4);
     netns_bridge_name(ext_net, ext_bridge);
     assert_true(link_exists(bridge3));
-    assert_false(link_exists(bridge4));
+    assert_true(link_gone(bridge4));
     assert_true(link_exists(ext_bridge));
     remove_interface(router, subnet[3]);
     wait_idle();
-    assert_false(link_exists(bridge3));
+    assert_true(link_gone(bridge3));
     remove_interface(router, subnet[0]);
     remove_interface(router, subnet[1]);
     /* The external network's bridge goes with the gateway (the noop
@@ -1197,7 +1208,7 @@ test_router_delete(void **state UNUSED)
     free(expect(200, NULL, "PUT", path, "p1",
                 "{\"router\": {\"external_gateway_info\": null}}"));
     wait_idle();
-    assert_false(link_exists(ext_bridge));
+    assert_true(link_gone(ext_bridge));
     assert_true(link_exists(phys));
     free(expect(204, NULL, "DELETE", path, "p1", NULL));
     wait_idle();
@@ -1226,9 +1237,9 @@ test_router_delete(void **state UNUSED)
     for (int i = 0; i < N_NETS; i++) {
         char bridge[NETNS_IFNAME_LEN];
         netns_bridge_name(net[i], bridge);
-        assert_false(link_exists(bridge));
+        assert_true(link_gone(bridge));
     }
-    assert_false(link_exists(ext_bridge));
+    assert_true(link_gone(ext_bridge));
     char vx[NETNS_IFNAME_LEN];
     r = api_get(srv, "/v2.0/networks?provider:network_type=vxlan");
     for (size_t i = 0; i < jlen(r->json, "networks"); i++) {
