@@ -399,13 +399,51 @@ gen_kv_int(yajl_gen g, const char *key, struct db_stmt *stmt, int col)
     }
 }
 
+/* A column of a row written as a JSON member by gen_rows(). */
+enum doc_col_kind { DOC_STR, DOC_INT, DOC_BOOL };
+
+struct doc_col {
+    const char *key;
+    enum doc_col_kind kind;
+};
+
+/* Writes "<list_key>": [...] with one object per row of 'stmt', column i
+ * as member cols[i].  Returns NULL or the stepping error. */
+static struct neutron_error *
+gen_rows(yajl_gen g, struct db *db, struct db_stmt *stmt,
+         const char *list_key, const struct doc_col *cols, size_t n_cols)
+{
+    int rc;
+
+    gen_str(g, list_key);
+    yajl_gen_array_open(g);
+    while ((rc = db_step(stmt)) == DB_ROW) {
+        yajl_gen_map_open(g);
+        for (size_t i = 0; i < n_cols; i++) {
+            if (cols[i].kind == DOC_STR) {
+                gen_kv_str(g, cols[i].key, db_col_text(stmt, i));
+            } else if (cols[i].kind == DOC_INT) {
+                gen_kv_int(g, cols[i].key, stmt, i);
+            } else {
+                gen_kv_bool(g, cols[i].key, stmt, i);
+            }
+        }
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+    if (rc != DB_DONE) {
+        return step_error(db, stmt, rc);
+    }
+    db_reset(stmt);
+    return NULL;
+}
+
 static struct neutron_error *
 gen_l2_networks(yajl_gen g, struct db *db, const char *router_id)
 {
     char sql[1024];
     struct neutron_error *error;
     struct db_stmt *stmt;
-    int rc;
 
     snprintf(sql, sizeof sql,
              "SELECT n.id, n.name, n.project_id, n.admin_state_up, "
@@ -421,29 +459,16 @@ gen_l2_networks(yajl_gen g, struct db *db, const char *router_id)
     if (error) {
         return error;
     }
-    gen_str(g, "networks");
-    yajl_gen_array_open(g);
-    while ((rc = db_step(stmt)) == DB_ROW) {
-        yajl_gen_map_open(g);
-        gen_kv_str(g, "id", db_col_text(stmt, 0));
-        gen_kv_str(g, "name", db_col_text(stmt, 1));
-        gen_kv_str(g, "project_id", db_col_text(stmt, 2));
-        gen_kv_bool(g, "admin_state_up", stmt, 3);
-        gen_kv_bool(g, "shared", stmt, 4);
-        gen_kv_bool(g, "router:external", stmt, 5);
-        gen_kv_int(g, "mtu", stmt, 6);
-        gen_kv_str(g, "provider:network_type", db_col_text(stmt, 7));
-        gen_kv_str(g, "provider:physical_network", db_col_text(stmt, 8));
-        gen_kv_int(g, "provider:segmentation_id", stmt, 9);
-        gen_kv_int(g, "revision_number", stmt, 10);
-        yajl_gen_map_close(g);
-    }
-    yajl_gen_array_close(g);
-    if (rc != DB_DONE) {
-        return step_error(db, stmt, rc);
-    }
-    db_reset(stmt);
-    return NULL;
+    static const struct doc_col cols[] = {
+        { "id", DOC_STR }, { "name", DOC_STR }, { "project_id", DOC_STR },
+        { "admin_state_up", DOC_BOOL }, { "shared", DOC_BOOL },
+        { "router:external", DOC_BOOL }, { "mtu", DOC_INT },
+        { "provider:network_type", DOC_STR },
+        { "provider:physical_network", DOC_STR },
+        { "provider:segmentation_id", DOC_INT },
+        { "revision_number", DOC_INT },
+    };
+    return gen_rows(g, db, stmt, "networks", cols, ARRAY_SIZE(cols));
 }
 
 static struct neutron_error *
@@ -452,7 +477,6 @@ gen_l2_subnets(yajl_gen g, struct db *db, const char *router_id)
     char sql[1024];
     struct neutron_error *error;
     struct db_stmt *stmt;
-    int rc;
 
     snprintf(sql, sizeof sql,
              "SELECT s.id, s.name, s.project_id, s.network_id, "
@@ -465,27 +489,13 @@ gen_l2_subnets(yajl_gen g, struct db *db, const char *router_id)
     if (error) {
         return error;
     }
-    gen_str(g, "subnets");
-    yajl_gen_array_open(g);
-    while ((rc = db_step(stmt)) == DB_ROW) {
-        yajl_gen_map_open(g);
-        gen_kv_str(g, "id", db_col_text(stmt, 0));
-        gen_kv_str(g, "name", db_col_text(stmt, 1));
-        gen_kv_str(g, "project_id", db_col_text(stmt, 2));
-        gen_kv_str(g, "network_id", db_col_text(stmt, 3));
-        gen_kv_int(g, "ip_version", stmt, 4);
-        gen_kv_str(g, "cidr", db_col_text(stmt, 5));
-        gen_kv_str(g, "gateway_ip", db_col_text(stmt, 6));
-        gen_kv_bool(g, "enable_dhcp", stmt, 7);
-        gen_kv_int(g, "revision_number", stmt, 8);
-        yajl_gen_map_close(g);
-    }
-    yajl_gen_array_close(g);
-    if (rc != DB_DONE) {
-        return step_error(db, stmt, rc);
-    }
-    db_reset(stmt);
-    return NULL;
+    static const struct doc_col cols[] = {
+        { "id", DOC_STR }, { "name", DOC_STR }, { "project_id", DOC_STR },
+        { "network_id", DOC_STR }, { "ip_version", DOC_INT },
+        { "cidr", DOC_STR }, { "gateway_ip", DOC_STR },
+        { "enable_dhcp", DOC_BOOL }, { "revision_number", DOC_INT },
+    };
+    return gen_rows(g, db, stmt, "subnets", cols, ARRAY_SIZE(cols));
 }
 
 static struct neutron_error *
