@@ -82,6 +82,14 @@ for conf in "${confs[@]}"; do
     conf_args+=(--config-file "$conf")
 done
 
+# The schema, and a router flavor for each configured provider (as an
+# operator would with `openstack network flavor create` and friends).
+if ! out=$(build/hadron-manage "${conf_args[@]}" db upgrade 2>&1); then
+    echo "$out" >&2
+    exit 1
+fi
+flavors=$(build/hadron-manage "${conf_args[@]}" flavor setup)
+
 note=
 if [[ $url != http://127.0.0.1:9696 ]]; then
     note=$'    (contrib/clouds.yaml points at http://127.0.0.1:9696: adjust its endpoint)\n'
@@ -89,15 +97,17 @@ fi
 
 cat <<EOF
 
-Hadron listens on $url (Ctrl-C stops it).
+Hadron listens on $url (Ctrl-C stops it), with these router flavors:
+$(sed 's/^/    /' <<<"$flavors")
+
 Use it with the openstack CLI (apt-get install python3-openstackclient):
 
     export OS_CLOUD=hadron OS_CLIENT_CONFIG_FILE=$PWD/contrib/clouds.yaml
     openstack network list
 ${note}
-or without clouds.yaml:
+A routed topology (contrib/example-topology.sh runs exactly these):
 
-    openstack --os-auth-type none --os-endpoint $url network list
+$(sed -e '1,/^# ---- commands ----$/d' -e 's/^/    /' contrib/example-topology.sh)
 
 EOF
 

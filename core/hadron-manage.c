@@ -9,10 +9,15 @@
  *   hadron-manage [--config-file FILE]... journal show SEQ
  *   hadron-manage [--config-file FILE]... journal retry SEQ
  *   hadron-manage [--config-file FILE]... journal cancel SEQ
+ *   hadron-manage [--config-file FILE]... flavor setup [PROVIDER...]
+ *   hadron-manage [--config-file FILE]... flavor list
  *
  * The journal commands work on the database directly (core/journal.h); a
  * running server picks up a retried entry within [journal]
- * poll_interval_ms. */
+ * poll_interval_ms.  So do the flavor commands: `flavor setup` gives every
+ * configured provider (or the ones named) a router flavor of its own name,
+ * as an operator would with `openstack network flavor create` + `flavor
+ * profile create --driver` + `flavor add profile`, idempotently. */
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -25,7 +30,9 @@
 #include "core/journal.h"
 #include "core/neutron_error.h"
 #include "core/util.h"
+#include "core/context.h"
 #include "db/db.h"
+#include "flavors/flavors.h"
 #include "flavors/registry.h"
 #include "l2/l2.h"
 
@@ -52,7 +59,16 @@ usage(FILE *f)
             "  journal show SEQ    show one entry with its data\n"
             "  journal retry SEQ   put a failed or cancelled entry back to "
             "pending\n"
-            "  journal cancel SEQ  cancel a pending or failed entry\n");
+            "  journal cancel SEQ  cancel a pending or failed entry\n"
+            "  flavor setup [PROVIDER...]\n"
+            "                give each configured [service_providers] "
+            "provider (or\n"
+            "                each one named) a router flavor of its name, "
+            "bound to a\n"
+            "                service profile of that driver; idempotent\n"
+            "  flavor list   the router flavors, their drivers, and whether "
+            "each\n"
+            "                driver is a configured provider\n");
 }
 
 static int
@@ -240,6 +256,162 @@ cmd_journal(const struct config *cfg, int argc, char *argv[])
     return rc;
 }
 
+/* Opens the database of 'cfg' and checks that its schema is this
+ * hadron's; NULL (after a message) if not. */
+static struct db *
+open_current_db(const struct config *cfg)
+{
+    char errbuf[512];
+    struct db *db;
+    int version = 0;
+
+    if (db_open(cfg->connection, &db, errbuf, sizeof errbuf)) {
+        fprintf(stderr, "hadron-manage: cannot open the database: %s\n",
+                errbuf);
+        return NULL;
+    }
+    if (db_schema_version(db, &version) || version != db_schema_latest()) {
+        fprintf(stderr, "hadron-manage: the database schema is at version "
+                "%d, this hadron's is %d: run `hadron-manage db upgrade` "
+                "first\n", version, db_schema_latest());
+        db_close(db);
+        return NULL;
+    }
+    return db;
+}
+
+/* Loads the providers of 'cfg' without starting their drivers; false
+ * (after a message) on a bad [service_providers] line. */
+static bool
+load_providers(const struct config *cfg)
+{
+    char *error = l3_registry_load(cfg);
+
+    if (error) {
+        fprintf(stderr, "hadron-manage: %s\n", error);
+        free(error);
+        return false;
+    }
+    return true;
+}
+
+static int
+flavor_setup_cmd(const struct config *cfg, int argc, char *argv[])
+{
+    static const char *const result_names[] = {
+        [FLAVORS_EXISTED] = "exists",
+        [FLAVORS_BOUND] = "exists, profile bound",
+        [FLAVORS_CREATED] = "created",
+    };
+    int rc = 0;
+
+    if (!load_providers(cfg)) {
+        return 1;
+    }
+    for (int i = 0; i < argc; i++) {
+        if (!l3_provider_find(argv[i])) {
+            fprintf(stderr, "hadron-manage: '%s' is not a configured "
+                    "provider ([service_providers] service_provider)\n",
+                    argv[i]);
+            l3_registry_destroy();
+            return 1;
+        }
+    }
+    struct db *db = open_current_db(cfg);
+    if (!db) {
+        l3_registry_destroy();
+        return 1;
+    }
+    struct op_ctx ctx = {
+        .auth = { .is_admin = true, .has_member_role = true },
+        .db = db,
+        .cfg = cfg,
+        .request_id = "hadron-manage",
+    };
+    size_t n = argc ? (size_t) argc : l3_provider_count();
+    for (size_t i = 0; i < n; i++) {
+        const char *name = argc ? argv[i]
+                                : l3_provider_name(l3_provider_at(i));
+        enum flavors_ensure_result result;
+        char id[UUID_STR_LEN];
+        struct neutron_error *error = flavors_ensure(&ctx, name, name, id,
+                                                     &result);
+        if (error) {
+            fprintf(stderr, "hadron-manage: flavor %s: %s\n", name,
+                    error->message);
+            neutron_error_destroy(error);
+            rc = 1;
+            continue;
+        }
+        printf("flavor %-12s %s  %s\n", name, id, result_names[result]);
+    }
+    db_close(db);
+    l3_registry_destroy();
+    return rc;
+}
+
+static int
+flavor_list_cmd(const struct config *cfg)
+{
+    int rc = 1;
+
+    if (!load_providers(cfg)) {
+        return 1;
+    }
+    struct db *db = open_current_db(cfg);
+    if (!db) {
+        l3_registry_destroy();
+        return 1;
+    }
+    struct db_stmt *stmt = db_prepare(
+        db, "SELECT f.name, f.id, f.enabled, sp.driver, sp.enabled "
+        "FROM flavors f LEFT JOIN flavorserviceprofilebindings fb "
+        "ON fb.flavor_id = f.id LEFT JOIN serviceprofiles sp "
+        "ON sp.id = fb.service_profile_id "
+        "WHERE f.service_type = 'L3_ROUTER_NAT' ORDER BY f.name, f.id, "
+        "sp.id");
+    if (!stmt) {
+        fprintf(stderr, "hadron-manage: %s\n", db_errmsg(db));
+        goto out;
+    }
+    printf("%-20s %-36s %-8s %-20s %s\n", "FLAVOR", "ID", "ENABLED",
+           "DRIVER", "PROVIDER");
+    int step;
+    while ((step = db_step(stmt)) == DB_ROW) {
+        bool bound = !db_col_is_null(stmt, 3);
+        const char *driver = bound ? db_col_text(stmt, 3) : "-";
+        const char *state = !bound ? "no profile bound"
+                            : !db_col_int64(stmt, 4) ? "profile disabled"
+                            : l3_provider_find_driver(driver)
+                            ? "configured" : "NOT configured";
+        printf("%-20s %-36s %-8s %-20s %s\n", db_col_text(stmt, 0),
+               db_col_text(stmt, 1),
+               db_col_int64(stmt, 2) ? "yes" : "no", driver, state);
+    }
+    db_reset(stmt);
+    if (step != DB_DONE) {
+        fprintf(stderr, "hadron-manage: %s\n", db_errmsg(db));
+        goto out;
+    }
+    rc = 0;
+out:
+    db_close(db);
+    l3_registry_destroy();
+    return rc;
+}
+
+static int
+cmd_flavor(const struct config *cfg, int argc, char *argv[])
+{
+    if (argc >= 1 && !strcmp(argv[0], "setup")) {
+        return flavor_setup_cmd(cfg, argc - 1, argv + 1);
+    } else if (argc == 1 && !strcmp(argv[0], "list")) {
+        return flavor_list_cmd(cfg);
+    }
+    usage(stderr);
+    return 2;
+}
+
 /* check-config: everything the server checks before it opens anything.
  * 'load_error' is the first file's load failure, or NULL. */
 static int
@@ -339,6 +511,8 @@ main(int argc, char *argv[])
         rc = cmd_db(cfg, argv[optind + 1]);
     } else if (argc - optind >= 1 && !strcmp(argv[optind], "journal")) {
         rc = cmd_journal(cfg, argc - optind - 1, argv + optind + 1);
+    } else if (argc - optind >= 1 && !strcmp(argv[optind], "flavor")) {
+        rc = cmd_flavor(cfg, argc - optind - 1, argv + optind + 1);
     } else {
         usage(stderr);
     }

@@ -757,6 +757,155 @@ flavors_unbind_profile(const struct op_ctx *ctx, const char *flavor_id,
     return txn_run(ctx, true, unbind_in_txn, &a);
 }
 
+/* ---- The operator's set-up helper ---- */
+
+struct ensure_args {
+    const char *name;
+    const char *provider;
+    char flavor_id[UUID_STR_LEN];
+    enum flavors_ensure_result result;
+};
+
+/* Runs 'b' and copies the first column of its first row, if any, into
+ * 'out' (UUID_STR_LEN bytes); '*found' tells whether there was a row. */
+static struct neutron_error *
+query_first_id(struct db *db, const struct sql_buf *b, char *out,
+               bool *found)
+{
+    struct db_stmt *stmt = sql_prepare(db, b);
+    int rc;
+
+    *found = false;
+    if (!stmt) {
+        return store_db_error(db, DB_ERROR, "reading flavors");
+    }
+    rc = db_step(stmt);
+    if (rc == DB_ROW) {
+        str_copy(out, db_col_text(stmt, 0), UUID_STR_LEN);
+        *found = true;
+        rc = DB_DONE;
+    }
+    db_reset(stmt);
+    return rc == DB_DONE ? NULL : store_db_error(db, rc, "reading flavors");
+}
+
+static struct neutron_error *
+ensure_in_txn(const struct op_ctx *ctx, void *args_)
+{
+    struct ensure_args *a = args_;
+    struct neutron_error *error;
+    char profile_id[UUID_STR_LEN];
+    struct res_obj *obj;
+    struct sql_buf b;
+    bool found;
+
+    a->result = FLAVORS_EXISTED;
+    sql_init(&b);
+    sql_add(&b, "SELECT id FROM flavors WHERE name = ? AND service_type = ? "
+            "ORDER BY id");
+    sql_param(&b, a->name);
+    sql_param(&b, FLAVORS_SERVICE_TYPE);
+    error = query_first_id(ctx->db, &b, a->flavor_id, &found);
+    sql_destroy(&b);
+    if (error) {
+        return error;
+    }
+    if (!found) {
+        obj = res_obj_create(&l3_flavor_def);
+        uuid_new(a->flavor_id);
+        value_set_str(&obj->v[F_ID], a->flavor_id);
+        value_set_str(&obj->v[F_NAME], a->name);
+        value_set_str(&obj->v[F_DESCRIPTION], "");
+        value_set_str(&obj->v[F_SERVICE_TYPE], FLAVORS_SERVICE_TYPE);
+        value_set_bool(&obj->v[F_ENABLED], true);
+        error = store_insert(ctx->db, obj);
+        res_obj_destroy(obj);
+        if (error) {
+            return error;
+        }
+        a->result = FLAVORS_CREATED;
+    }
+
+    /* Bound profiles: ours (the driver), or another driver's. */
+    sql_init(&b);
+    sql_add(&b, "SELECT sp.id, sp.driver FROM flavorserviceprofilebindings "
+            "fb JOIN serviceprofiles sp ON sp.id = fb.service_profile_id "
+            "WHERE fb.flavor_id = ? ORDER BY sp.driver = ? DESC, sp.id");
+    sql_param(&b, a->flavor_id);
+    sql_param(&b, a->provider);
+    struct db_stmt *stmt = sql_prepare(ctx->db, &b);
+    sql_destroy(&b);
+    if (!stmt) {
+        return store_db_error(ctx->db, DB_ERROR, "reading flavors");
+    }
+    int rc = db_step(stmt);
+    char *other = NULL;
+    if (rc == DB_ROW) {
+        if (strcmp(db_col_text(stmt, 1), a->provider)) {
+            other = xstrdup(db_col_text(stmt, 1));
+        }
+        found = true;
+        rc = DB_DONE;
+    } else {
+        found = false;
+    }
+    db_reset(stmt);
+    if (rc != DB_DONE) {
+        return store_db_error(ctx->db, rc, "reading flavors");
+    }
+    if (other) {
+        error = neutron_error_create(NE_CONFLICT, NULL,
+                                     "Flavor %s is bound to a service "
+                                     "profile of driver '%s', not '%s': "
+                                     "left as it is.", a->name, other,
+                                     a->provider);
+        free(other);
+        return error;
+    }
+    if (found) {
+        return NULL;
+    }
+
+    obj = res_obj_create(&l3_service_profile_def);
+    uuid_new(profile_id);
+    value_set_str(&obj->v[P_ID], profile_id);
+    value_set_str(&obj->v[P_DESCRIPTION], "");
+    value_set_str(&obj->v[P_DRIVER], a->provider);
+    value_set_str(&obj->v[P_METAINFO], "");
+    value_set_bool(&obj->v[P_ENABLED], true);
+    error = store_insert(ctx->db, obj);
+    res_obj_destroy(obj);
+    if (!error) {
+        error = insert_binding(ctx->db, a->flavor_id, profile_id);
+    }
+    if (!error && a->result == FLAVORS_EXISTED) {
+        a->result = FLAVORS_BOUND;
+    }
+    return error;
+}
+
+struct neutron_error *
+flavors_ensure(const struct op_ctx *ctx, const char *name,
+               const char *provider, char flavor_id[UUID_STR_LEN],
+               enum flavors_ensure_result *result)
+{
+    struct ensure_args a = { .name = name, .provider = provider };
+    struct neutron_error *error;
+
+    if (!ctx->auth.is_admin) {
+        return forbidden("create_flavor");
+    }
+    error = check_driver(provider);
+    if (!error) {
+        error = txn_run(ctx, true, ensure_in_txn, &a);
+    }
+    if (!error) {
+        str_copy(flavor_id, a.flavor_id, UUID_STR_LEN);
+        *result = a.result;
+    }
+    return error;
+}
+
 /* ---- The router's provider ---- */
 
 struct neutron_error *

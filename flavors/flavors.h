@@ -54,4 +54,23 @@ struct neutron_error *flavors_unbind_profile(const struct op_ctx *,
                                              const char *flavor_id,
                                              const char *profile_id);
 
+/* What flavors_ensure() did. */
+enum flavors_ensure_result {
+    FLAVORS_EXISTED,            /* already there, bound to 'provider' */
+    FLAVORS_BOUND,              /* there; a profile for 'provider' bound */
+    FLAVORS_CREATED,            /* flavor, profile and binding created */
+};
+
+/* The operator's set-up helper (hadron-manage flavor setup): makes sure,
+ * in one transaction, that an L3_ROUTER_NAT flavor named 'name' exists
+ * and is bound to an enabled service profile whose driver is 'provider'
+ * (a configured provider's name), creating what is missing.  Run twice,
+ * it changes nothing.  A flavor of that name bound to a profile of
+ * another driver is left alone: 409 Conflict.  Admin only.  On success
+ * stores the flavor's id in 'flavor_id' and what was done in '*result'. */
+struct neutron_error *flavors_ensure(const struct op_ctx *, const char *name,
+                                     const char *provider,
+                                     char flavor_id[37],
+                                     enum flavors_ensure_result *result);
+
 #endif /* flavors/flavors.h */

@@ -112,7 +112,7 @@ l3_registry_add_class(const struct hadron_l3_driver_class *class)
 
 /* ---- Parsing service_provider lines ---- */
 
-/* l3_registry_check() in progress: parse and load, never init(). */
+/* l3_registry_load() in progress: parse and load, never init(). */
 static bool check_only;
 
 /* Copies the next ':'-separated field of '*p' without surrounding blanks
@@ -339,9 +339,16 @@ l3_registry_check(const struct config *cfg)
     if (initialised) {
         return xstrdup("the flavor driver registry is already initialised");
     }
+    char *error = l3_registry_load(cfg);
+    l3_registry_destroy();
+    return error;
+}
+
+char *
+l3_registry_load(const struct config *cfg)
+{
     check_only = true;
     char *error = l3_registry_init(cfg);
-    l3_registry_destroy();
     check_only = false;
     return error;
 }

@@ -44,6 +44,13 @@ char *l3_registry_init(const struct config *cfg);
  * malloc'd message.  Not while the registry is initialised. */
 char *l3_registry_check(const struct config *cfg);
 
+/* Loads the providers of 'cfg' as l3_registry_check() checks them and
+ * keeps them, without calling any driver's init(): names, drivers and the
+ * default are known, no driver runs (capabilities, validate, apply, health
+ * and the rest must not be called).  For tools that only need the names
+ * (hadron-manage flavor).  Undo with l3_registry_destroy(). */
+char *l3_registry_load(const struct config *cfg);
+
 /* Destroys every instance (at exit) and forgets the classes that
  * l3_registry_add_class() added, so that l3_registry_init() may run
  * again (tests). */

@@ -1,6 +1,6 @@
 /* tests/api/test_operator.c: the operator's view of a running server:
- * GET /healthcheck and the Prometheus GET /metrics.  Runs on both
- * database engines. */
+ * GET /healthcheck, the Prometheus GET /metrics and hadron-manage (db,
+ * check-config, flavor).  Runs on both database engines. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -139,21 +139,16 @@ test_metrics(void **state)
     apitest_resp_free(r);
 }
 
-/* Runs hadron-manage with a configuration file holding 'conf' and the
- * arguments 'args'; stores stdout and stderr in '*output' (malloc'd) and
- * returns the exit status. */
+/* Runs hadron-manage with the configuration file 'path' and the arguments
+ * 'args'; stores stdout and stderr in '*output' (malloc'd) and returns the
+ * exit status. */
 static int
-run_manage(const char *conf, const char *args, char **output)
+run_manage_file(const char *path, const char *args, char **output)
 {
-    char path[] = "/tmp/hadron-operator-XXXXXX";
-    int fd = mkstemp(path);
     char cmd[1024];
     char buf[4096];
     size_t len = 0;
 
-    assert_true(fd >= 0);
-    assert_true(write(fd, conf, strlen(conf)) == (ssize_t) strlen(conf));
-    close(fd);
     snprintf(cmd, sizeof cmd, "%s --config-file %s %s 2>&1",
              HADRON_MANAGE_BIN, path, args);
     FILE *p = popen(cmd, "r");
@@ -164,9 +159,134 @@ run_manage(const char *conf, const char *args, char **output)
     }
     buf[len] = '\0';
     int status = pclose(p);
-    unlink(path);
     *output = xstrdup(buf);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The same with a configuration file holding 'conf'. */
+static int
+run_manage(const char *conf, const char *args, char **output)
+{
+    char path[] = "/tmp/hadron-operator-XXXXXX";
+    int fd = mkstemp(path);
+
+    assert_true(fd >= 0);
+    assert_true(write(fd, conf, strlen(conf)) == (ssize_t) strlen(conf));
+    close(fd);
+    int rc = run_manage_file(path, args, output);
+    unlink(path);
+    return rc;
+}
+
+/* The id of the flavor named 'name' in a GET /v2.0/flavors answer, or
+ * NULL. */
+static const char *
+flavor_id(const struct apitest_resp *r, const char *name)
+{
+    yajl_val list = jpath(r->json, "flavors");
+
+    for (size_t i = 0; list && i < list->u.array.len; i++) {
+        const char *n = jstr(list->u.array.values[i], "name");
+        if (n && !strcmp(n, name)) {
+            return jstr(list->u.array.values[i], "id");
+        }
+    }
+    return NULL;
+}
+
+/* "flavor setup" gives each configured provider a flavor of its name that
+ * tenants see and create routers with; run again it changes nothing; a
+ * flavor of that name bound to another driver is left alone. */
+static void
+test_flavor_setup(void **state)
+{
+    static const char providers[] =
+        "[service_providers]\n"
+        "service_provider = L3_ROUTER_NAT:noop:noop:default\n"
+        "service_provider = L3_ROUTER_NAT:fast:noop\n";
+    struct apitest_server *srv = apitest_server_start(providers);
+    struct apitest_resp *r;
+    char *out;
+
+    assert_int_equal(run_manage_file(srv->conf_path, "flavor setup", &out),
+                     0);
+    assert_non_null(strstr(out, "flavor noop"));
+    assert_non_null(strstr(out, "flavor fast"));
+    assert_non_null(strstr(out, "created"));
+    free(out);
+
+    r = api_call(srv, "GET", "/v2.0/flavors?sort_key=name", "p1", NULL);
+    assert_int_equal(r->status, 200);
+    assert_int_equal(jlen(r->json, "flavors"), 2);
+    char *fast = xstrdup(flavor_id(r, "fast"));
+    assert_non_null(flavor_id(r, "noop"));
+    apitest_resp_free(r);
+
+    /* A tenant's router of flavor fast. */
+    char *body = xasprintf("{\"router\": {\"name\": \"r1\", "
+                           "\"flavor_id\": \"%s\"}}", fast);
+    r = api_call(srv, "POST", "/v2.0/routers", "p1", body);
+    assert_int_equal(r->status, 201);
+    assert_string_equal(jstr(r->json, "router/flavor_id"), fast);
+    apitest_resp_free(r);
+    free(body);
+
+    /* Again: nothing new. */
+    assert_int_equal(run_manage_file(srv->conf_path, "flavor setup", &out),
+                     0);
+    assert_null(strstr(out, "created"));
+    assert_non_null(strstr(out, fast));
+    free(out);
+    r = api_call(srv, "GET", "/v2.0/service_profiles", NULL, NULL);
+    assert_int_equal(r->status, 200);
+    assert_int_equal(jlen(r->json, "service_profiles"), 2);
+    apitest_resp_free(r);
+
+    assert_int_equal(run_manage_file(srv->conf_path, "flavor setup nope",
+                                     &out), 1);
+    assert_non_null(strstr(out, "'nope' is not a configured provider"));
+    free(out);
+
+    assert_int_equal(run_manage_file(srv->conf_path, "flavor list", &out), 0);
+    assert_non_null(strstr(out, fast));
+    assert_non_null(strstr(out, "configured"));
+    assert_null(strstr(out, "NOT configured"));
+    free(out);
+
+    /* The operator made flavor "other" by hand, bound to driver noop; a
+     * provider named "other" does not take it over. */
+    r = api_call(srv, "POST", "/v2.0/flavors", NULL,
+                 "{\"flavor\": {\"name\": \"other\", "
+                 "\"service_type\": \"L3_ROUTER_NAT\"}}");
+    assert_int_equal(r->status, 201);
+    char *other = xstrdup(jstr(r->json, "flavor/id"));
+    apitest_resp_free(r);
+    r = api_call(srv, "POST", "/v2.0/service_profiles", NULL,
+                 "{\"service_profile\": {\"driver\": \"noop\"}}");
+    assert_int_equal(r->status, 201);
+    char *path = xasprintf("/v2.0/flavors/%s/service_profiles", other);
+    body = xasprintf("{\"service_profile\": {\"id\": \"%s\"}}",
+                     jstr(r->json, "service_profile/id"));
+    apitest_resp_free(r);
+    r = api_call(srv, "POST", path, NULL, body);
+    assert_int_equal(r->status, 201);
+    apitest_resp_free(r);
+    char *conf = xasprintf("[database]\nconnection = %s\n%s"
+                           "service_provider = L3_ROUTER_NAT:other:noop\n",
+                           srv->db_url, providers);
+    assert_int_equal(run_manage(conf, "flavor setup other", &out), 1);
+    assert_non_null(strstr(out, "driver 'noop', not 'other'"));
+    free(out);
+    assert_int_equal(run_manage(conf, "flavor list", &out), 0);
+    assert_non_null(strstr(out, other));
+    free(out);
+
+    free(conf);
+    free(path);
+    free(body);
+    free(other);
+    free(fast);
+    apitest_server_stop(srv);
 }
 
 /* "db current" is Neutron's name for "db version". */
@@ -258,6 +378,7 @@ main(void)
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
         cmocka_unit_test(test_manage_db_current),
         cmocka_unit_test(test_check_config),
+        cmocka_unit_test(test_flavor_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
