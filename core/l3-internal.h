@@ -85,4 +85,16 @@ struct neutron_error *l3_fips_check_port_ips__(struct db *,
 /* Events (l3_events.c). */
 void l3_events_subscribe__(void);
 
+/* True once the "opendaylight_v2" mechanism driver (l3_mech.c) is
+ * loaded: networks, subnets and ports then reach drivers that want the
+ * l2 member through L2 journal rows of their own, and that member holds
+ * whole networks (l3_doc.c). */
+bool l3_l2_journaled__(void);
+/* Sets '*touched' if a router of 'provider' has an interface or its
+ * gateway on network 'network_id' (l3_doc.c). */
+struct neutron_error *l3_network_touched__(struct db *,
+                                           const char *network_id,
+                                           const char *provider,
+                                           bool *touched);
+
 #endif /* core/l3-internal.h */
