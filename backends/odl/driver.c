@@ -1316,8 +1316,28 @@ out:
     candidates_destroy(&c);
 }
 
+/* True if the controller holds router 'id' (from memory, or asked). */
+static bool
+has_router(struct run *r, const char *id, bool *has)
+{
+    yajl_val tree, obj;
+
+    *has = known_find(r->o, ODL_ROUTER, id) != NULL;
+    if (!*has) {
+        int found = get_object(r, ODL_ROUTER, id, &tree, &obj);
+        yajl_tree_free(tree);
+        if (found < 0) {
+            return false;
+        }
+        *has = found > 0;
+    }
+    return true;
+}
+
 /* Ensures every network and subnet of the "l2" member of 'doc' (or,
- * with 'ports', every port), in that order. */
+ * with 'ports', every port), in that order.  A router's port waits for
+ * its router to be on the controller (the router's own entries send it
+ * after the router: network, subnet, router, port). */
 static bool
 ensure_all_l2(struct run *r, yajl_val doc, bool ports)
 {
@@ -1334,6 +1354,18 @@ ensure_all_l2(struct run *r, yajl_val doc, bool ports)
             const char *id = jstr(item, "id");
             if (!id) {
                 continue;
+            }
+            const char *owner = jstr(item, "device_owner");
+            const char *device = jstr(item, "device_id");
+            if (ports && owner && device
+                && str_starts_with(owner, "network:router_")) {
+                bool has;
+                if (!has_router(r, device, &has)) {
+                    return false;
+                }
+                if (!has) {
+                    continue;
+                }
             }
             char *inner = l2_inner(item);
             bool ok = ensure(r, ts[k], id, inner);
@@ -1410,7 +1442,30 @@ apply_l2(struct run *r, const struct hadron_l3_entry *e, yajl_val now)
         }
     }
     if (YAJL_IS_TRUE(touched)) {
-        if (ensure_all_l2(r, now, false)) {
+        /* A VM port or a subnet of a network the controller has: that one
+         * object (and what it depends on); else the whole network. */
+        enum odl_type t = !strcmp(e->resource, "port") ? ODL_PORT
+                          : !strcmp(e->resource, "subnet") ? ODL_SUBNET
+                          : ODL_NETWORK;
+        yajl_val item = find_by_id(l2_list(now, types[t].plural),
+                                   e->resource_id);
+        const char *owner = jstr(item, "device_owner");
+        if (t != ODL_NETWORK && known_find(r->o, ODL_NETWORK, network_id)
+            && !(owner && str_starts_with(owner, "network:router_"))) {
+            if (!item) {
+                return;         /* gone since: its delete follows */
+            }
+            yajl_val port;
+            if (t == ODL_PORT && ensure_port_deps(r, now, e->resource_id,
+                                                  &port)) {
+                char *inner = l2_inner(port);
+                ensure(r, ODL_PORT, e->resource_id, inner);
+                free(inner);
+            } else if (t == ODL_SUBNET
+                       && ensure_l2(r, now, ODL_NETWORK, network_id)) {
+                ensure_l2(r, now, ODL_SUBNET, e->resource_id);
+            }
+        } else if (ensure_all_l2(r, now, false)) {
             ensure_all_l2(r, now, true);
         }
     } else {
