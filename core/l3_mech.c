@@ -26,7 +26,9 @@
  * revision_number, data {"id", "network_id"}, and the network's id as the
  * ordering key (the row's router_id), so that the rows of one network are
  * applied in commit order (network, subnet, port on creates; the reverse on
- * deletes, as the API allows them).  A network touched only by routers of
+ * deletes, as the API allows them).  On MariaDB a port change locks its
+ * network's row first, so that it and a concurrent first interface on the
+ * network see each other in commit order.  A network touched only by routers of
  * other flavors never yields a row for P; routers of other flavors and
  * their ports never reach P's driver.  Postcommit wakes the dispatchers.
  *
@@ -133,6 +135,32 @@ journal_change(const struct l2_mech_context *mc, const char *kind)
 
     if (!id || !network_id) {
         return NULL;
+    }
+    bool any = false;
+    for (size_t i = 0; i < l3_provider_count(); i++) {
+        any |= (l3_provider_capabilities(l3_provider_at(i))
+                & HADRON_L3_CAP_L2_DOCUMENT) != 0;
+    }
+    if (!any) {
+        return NULL;
+    }
+    if (!strcmp(kind, "port") && db_engine(db) == DB_ENGINE_MARIADB) {
+        /* A port and the first router interface on its network (itself a
+         * port) serialize here, so that the later of the two sees the
+         * other committed: a VM port is never missed by the entry that
+         * makes its network touched.  (A subnet create holds the row
+         * already, l2/subnet.c; SQLite writers are serialized.) */
+        struct db_stmt *stmt = db_prepare(db, "SELECT id FROM networks "
+                                          "WHERE id = ? FOR UPDATE");
+        if (!stmt) {
+            return store_db_error(db, DB_ERROR, "locking a network");
+        }
+        db_bind_text(stmt, 1, network_id);
+        int rc = db_step(stmt);
+        db_reset(stmt);
+        if (rc != DB_ROW && rc != DB_DONE) {
+            return store_db_error(db, rc, "locking a network");
+        }
     }
     for (size_t i = 0; !error && i < l3_provider_count(); i++) {
         const struct l3_provider *p = l3_provider_at(i);

@@ -23,7 +23,16 @@
  *     state on the controller;
  *   - a mixed cloud: noop and odl routers on one external network, each
  *     backend receiving only its own routers, and a router changing
- *     flavor both ways.
+ *     flavor both ways;
+ *   - with the ML2 mechanism driver opendaylight_v2: a rename of a network
+ *     an odl router touches, a new port on it, a port update and delete
+ *     reach the controller without any router change; a network touched
+ *     only by a noop router never does; the first odl interface brings
+ *     the network whole, the last one's removal takes it away; a stream
+ *     mixing L2 and L3 changes, partly with the controller gone, arrives
+ *     in order and converges;
+ *   - entries backed off for a minute are applied within a health
+ *     interval of the controller coming back.
  * Runs on both engines.  Every peer must exit 0 on SIGTERM without a
  * sanitizer report; every server as apitest requires. */
 #include <setjmp.h>
