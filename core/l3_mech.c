@@ -83,43 +83,28 @@ attr_int(const struct res_obj *obj, const char *name)
     return idx >= 0 && obj->v[idx].kind == VALUE_INT ? obj->v[idx].i : 0;
 }
 
-/* Runs 'sql' binding 'a' and 'b'; true if it yields a row.  An error is
- * returned in '*error'. */
-static bool
-exists(struct db *db, const char *sql, const char *a, const char *b,
-       struct neutron_error **error)
-{
-    struct db_stmt *stmt = db_prepare(db, sql);
-
-    if (!stmt) {
-        *error = store_db_error(db, DB_ERROR, "journaling an L2 change");
-        return false;
-    }
-    db_bind_text(stmt, 1, a);
-    db_bind_text(stmt, 2, b);
-    int rc = db_step(stmt);
-    db_reset(stmt);
-    if (rc != DB_ROW && rc != DB_DONE) {
-        *error = store_db_error(db, rc, "journaling an L2 change");
-    }
-    return rc == DB_ROW;
-}
-
-/* True if 'port' is an interface or gateway port of a router of
- * 'provider'. */
-static bool
-is_router_port_of(struct db *db, const struct res_obj *port,
-                  const char *provider, struct neutron_error **error)
+/* The provider of the router whose interface or gateway 'port' is
+ * (device_owner network:router_*, device_id the router), or NULL: not
+ * such a port, or no such router (any more) on this server. */
+static struct neutron_error *
+router_port_provider(struct db *db, const struct res_obj *port,
+                     const struct l3_provider **out)
 {
     const char *owner = attr(port, "device_owner");
     const char *device = attr(port, "device_id");
 
-    if (!owner || !device || !str_starts_with(owner, "network:router_")) {
-        return false;
+    *out = NULL;
+    if (!owner || !device || !*device
+        || !str_starts_with(owner, "network:router_")) {
+        return NULL;
     }
-    return exists(db, "SELECT 1 FROM router_provider "
-                  "WHERE router_id = ? AND provider = ?", device, provider,
-                  error);
+    struct neutron_error *error = l3_router_provider__(db, device, out);
+    if (error && (error->kind == NE_NOT_FOUND
+                  || error->kind == NE_UNAVAILABLE)) {
+        neutron_error_destroy(error);
+        error = NULL;
+    }
+    return error;
 }
 
 static struct neutron_error *
@@ -162,6 +147,13 @@ journal_change(const struct l2_mech_context *mc, const char *kind)
             return store_db_error(db, rc, "locking a network");
         }
     }
+    const struct l3_provider *cur_owner = NULL, *orig_owner = NULL;
+    if (!strcmp(kind, "port")) {
+        error = router_port_provider(db, mc->cur, &cur_owner);
+        if (!error) {
+            error = router_port_provider(db, mc->orig, &orig_owner);
+        }
+    }
     for (size_t i = 0; !error && i < l3_provider_count(); i++) {
         const struct l3_provider *p = l3_provider_at(i);
         const char *name = l3_provider_name(p);
@@ -170,11 +162,7 @@ journal_change(const struct l2_mech_context *mc, const char *kind)
         }
         bool wanted = false;
         error = l3_network_touched__(db, network_id, name, &wanted);
-        if (!wanted && !error && !strcmp(kind, "port")) {
-            wanted = is_router_port_of(db, mc->cur, name, &error)
-                     || (!error && is_router_port_of(db, mc->orig, name,
-                                                     &error));
-        }
+        wanted |= p == cur_owner || p == orig_owner;
         if (!wanted || error) {
             continue;
         }

@@ -891,6 +891,21 @@ ids_free(char **ids, size_t n)
     free(ids);
 }
 
+/* GET /v2.0/<plural>?<key>=<value>: the list (in '*list'; the caller
+ * frees the response). */
+static struct apitest_resp *
+api_list(struct apitest_server *srv, const char *plural, const char *key,
+         const char *value, yajl_val *list)
+{
+    char *path = xasprintf("/v2.0/%s?%s=%s", plural, key, value);
+    struct apitest_resp *r = api_get(srv, path);
+
+    free(path);
+    assert_status(r, 200);
+    *list = jpath(r->json, plural);
+    return r;
+}
+
 /* The same with the opendaylight_v2 mechanism driver: the odl routers and
  * their floating IPs, and each network an odl router has an interface or
  * its gateway on with all its subnets and ports (not floating IP ports,
@@ -915,10 +930,9 @@ expected_state_l2(struct env *env)
     }
     apitest_resp_free(routers);
     for (size_t i = 0; i < n_odl; i++) {
-        char *path = xasprintf("/v2.0/ports?device_id=%s", odl[i]);
-        struct apitest_resp *ports = api_get(srv, path);
-        free(path);
-        yajl_val pl = jpath(ports->json, "ports");
+        yajl_val pl, fl;
+        struct apitest_resp *ports = api_list(srv, "ports", "device_id",
+                                              odl[i], &pl);
         for (size_t j = 0; YAJL_IS_ARRAY(pl) && j < pl->u.array.len; j++) {
             yajl_val p = pl->u.array.values[j];
             const char *owner = jstr(p, "device_owner");
@@ -927,10 +941,8 @@ expected_state_l2(struct env *env)
             }
         }
         apitest_resp_free(ports);
-        path = xasprintf("/v2.0/floatingips?router_id=%s", odl[i]);
-        struct apitest_resp *fips = api_get(srv, path);
-        free(path);
-        yajl_val fl = jpath(fips->json, "floatingips");
+        struct apitest_resp *fips = api_list(srv, "floatingips", "router_id",
+                                             odl[i], &fl);
         for (size_t j = 0; YAJL_IS_ARRAY(fl) && j < fl->u.array.len; j++) {
             lines_add(&l, canon("floatingips", fl->u.array.values[j]));
         }
@@ -941,18 +953,15 @@ expected_state_l2(struct env *env)
         struct apitest_resp *nr = api_object(srv, "networks", nets[i], &l,
                                              &net);
         apitest_resp_free(nr);
-        char *path = xasprintf("/v2.0/subnets?network_id=%s", nets[i]);
-        struct apitest_resp *sr = api_get(srv, path);
-        free(path);
-        yajl_val sl = jpath(sr->json, "subnets");
+        yajl_val sl, pl;
+        struct apitest_resp *sr = api_list(srv, "subnets", "network_id",
+                                           nets[i], &sl);
         for (size_t j = 0; YAJL_IS_ARRAY(sl) && j < sl->u.array.len; j++) {
             lines_add(&l, canon("subnets", sl->u.array.values[j]));
         }
         apitest_resp_free(sr);
-        path = xasprintf("/v2.0/ports?network_id=%s", nets[i]);
-        struct apitest_resp *pr = api_get(srv, path);
-        free(path);
-        yajl_val pl = jpath(pr->json, "ports");
+        struct apitest_resp *pr = api_list(srv, "ports", "network_id",
+                                           nets[i], &pl);
         for (size_t j = 0; YAJL_IS_ARRAY(pl) && j < pl->u.array.len; j++) {
             yajl_val p = pl->u.array.values[j];
             const char *owner = jstr(p, "device_owner");
