@@ -92,6 +92,12 @@ void l3_events_subscribe__(void);
 bool l3_l2_journaled__(void);
 /* Sets '*touched' if a router of 'provider' has an interface or its
  * gateway on network 'network_id' (l3_doc.c). */
+/* A router leaves provider 'old' for another flavor: records for 'old',
+ * when it gets L2 entries, a "network" "update" entry for each network
+ * the router has a port on (l3_mech.c), in the caller's transaction. */
+struct neutron_error *l3_mech_router_moved__(const struct op_ctx *,
+                                             const char *router_id,
+                                             const struct l3_provider *old);
 struct neutron_error *l3_network_touched__(struct db *,
                                            const char *network_id,
                                            const char *provider,

@@ -21,16 +21,20 @@
  *     becomes touched or untouched (its first or last such port), whose
  *     entry lets the driver send or remove the whole network;
  * becomes one journal row for P in the change's own transaction (precommit,
- * where networking-odl records its journal rows too): resource "network",
- * "subnet" or "port", the change's operation, the resource's id, its
- * revision_number, data {"id", "network_id"}, and the network's id as the
- * ordering key (the row's router_id), so that the rows of one network are
- * applied in commit order (network, subnet, port on creates; the reverse on
- * deletes, as the API allows them).  On MariaDB a port change locks its
- * network's row first, so that it and a concurrent first interface on the
- * network see each other in commit order.  A network touched only by routers of
- * other flavors never yields a row for P; routers of other flavors and
- * their ports never reach P's driver.  Postcommit wakes the dispatchers.
+ * where networking-odl records its journal rows too); so does a router of
+ * P moving to another flavor: a "network" "update" row for each network
+ * it has a port on (l3_mech_router_moved__, from the router's
+ * transaction), since the network may no longer be touched.  A row has
+ * resource "network", "subnet" or "port", the change's operation, the
+ * resource's id and revision_number, data {"id", "network_id"}, and the
+ * network's id as the ordering key (the row's router_id), so that the
+ * rows of one network are applied in commit order (network, subnet, port
+ * on creates; the reverse on deletes, as the API allows them).  On
+ * MariaDB a port change locks its network's row first, so that it and a
+ * concurrent first interface on the network see each other in commit
+ * order.  A network touched only by routers of other flavors never yields
+ * a row for P; routers of other flavors and their ports never reach P's
+ * driver.  Postcommit wakes the dispatchers.
  *
  * The driver gets, as each such entry's document, the network as it is
  * when the entry is applied (journal hook l2_document, core/l3_doc.c):
@@ -200,6 +204,48 @@ wake(const struct l2_mech_context *mc)
     (void) mc;
     journal_wake();
     return NULL;
+}
+
+struct neutron_error *
+l3_mech_router_moved__(const struct op_ctx *ctx, const char *router_id,
+                       const struct l3_provider *old)
+{
+    struct db *db = ctx->db;
+    char **nets = NULL;
+    size_t n = 0;
+    int rc;
+
+    if (!journaled || !old
+        || !(l3_provider_capabilities(old) & HADRON_L3_CAP_L2_DOCUMENT)) {
+        return NULL;
+    }
+    struct db_stmt *stmt = db_prepare(db, "SELECT DISTINCT p.network_id "
+                                      "FROM routerports rp JOIN ports p "
+                                      "ON p.id = rp.port_id "
+                                      "WHERE rp.router_id = ?");
+    if (!stmt) {
+        return store_db_error(db, DB_ERROR, "journaling an L2 change");
+    }
+    db_bind_text(stmt, 1, router_id);
+    while ((rc = db_step(stmt)) == DB_ROW) {
+        nets = xrealloc(nets, (n + 1) * sizeof *nets);
+        nets[n++] = xstrdup(db_col_text(stmt, 0));
+    }
+    db_reset(stmt);
+    struct neutron_error *error = rc == DB_DONE
+        ? NULL : store_db_error(db, rc, "journaling an L2 change");
+    for (size_t i = 0; i < n; i++) {
+        if (!error) {
+            char *data = xasprintf("{\"id\": \"%s\", \"network_id\": "
+                                   "\"%s\"}", nets[i], nets[i]);
+            error = journal_record(ctx, l3_provider_name(old), "network",
+                                   "update", nets[i], nets[i], 0, data);
+            free(data);
+        }
+        free(nets[i]);
+    }
+    free(nets);
+    return error;
 }
 
 static char *

@@ -2057,6 +2057,15 @@ test_l2_mech(void **state)
     wait_converged(env, 10000);
     assert_true(peer_holds(env->peer, "ports", vm0));
 
+    /* The router moves to the noop flavor: its networks leave the
+     * controller with it. */
+    router_put(env, router, "\"admin_state_up\": false");
+    router_put(env, router, "\"flavor_id\": null");
+    wait_converged(env, 10000);
+    assert_false(peer_holds(env->peer, "networks", net));
+    assert_false(peer_holds(env->peer, "ports", vm0));
+    assert_false(peer_holds(env->peer, "networks", env->ext));
+
     free(net2);
     free(subnet2);
     free(other);
