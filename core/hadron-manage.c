@@ -28,6 +28,7 @@
 
 #include "core/config.h"
 #include "core/journal.h"
+#include "core/l3.h"
 #include "core/neutron_error.h"
 #include "core/util.h"
 #include "core/context.h"
@@ -436,6 +437,7 @@ cmd_check_config(const struct config *cfg, const char *load_error)
         free(error);
         problems++;
     }
+    l3_mech_register();
     error = l2_init(cfg);
     if (error) {
         fprintf(stderr, "ERROR: %s\n", error);

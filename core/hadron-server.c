@@ -238,6 +238,7 @@ main(int argc, char *argv[])
 
     signal(SIGPIPE, SIG_IGN);
     evthread_use_pthreads();
+    l3_mech_register();
     char *l2_error = l2_init(cfg);
     if (l2_error) {
         LOG_ERR("l2", "%s", l2_error);

@@ -187,6 +187,7 @@ struct dispatcher {
     bool started;
 
     bool need_sync;                 /* sync_all() owed to the driver */
+    bool unhealthy;                 /* the last health() said bad */
     bool orphans;                   /* results could not be recorded */
     int64_t next_health_ms;         /* monotonic */
     int64_t next_maintenance_ms;    /* monotonic */
@@ -554,6 +555,15 @@ fail:
     return rc;
 }
 
+/* True for a row an ML2 mechanism driver recorded (journal.h, "L2
+ * rows"): its router_id is a network's id. */
+static bool
+is_l2_row(const struct claimed *c)
+{
+    return !strcmp(c->resource, "network") || !strcmp(c->resource, "subnet")
+           || !strcmp(c->resource, "port");
+}
+
 /* Fills the router document of every row of 'c', in one read
  * transaction so that the documents are consistent. */
 static void
@@ -573,6 +583,11 @@ build_documents(struct dispatcher *d, struct claimed *c, size_t n)
         if (j < i) {
             c[i].router_doc = c[j].router_doc ? xstrdup(c[j].router_doc)
                                               : NULL;
+        } else if (is_l2_row(&c[i])) {
+            c[i].router_doc = hooks.l2_document
+                              ? hooks.l2_document(d->db, d->name,
+                                                  c[i].router_id)
+                              : NULL;
         } else {
             c[i].router_doc = hooks.router_document(d->db, c[i].router_id);
         }
@@ -919,6 +934,30 @@ apply_batch(struct dispatcher *d, struct claimed *c, size_t n)
     record_results(d, c + flushed, n - flushed);
 }
 
+/* The backend is back: makes the driver's backed-off pending rows (and
+ * those deferred behind them) due now, so that the next claim takes
+ * them. */
+static void
+wake_backed_off(struct dispatcher *d)
+{
+    struct db_stmt *stmt = db_prepare(d->db, "UPDATE journal "
+                                      "SET next_attempt_ms = 0 "
+                                      "WHERE driver = ? AND state = 'pending' "
+                                      "AND next_attempt_ms > ?");
+
+    if (!stmt) {
+        return;
+    }
+    db_bind_text(stmt, 1, d->name);
+    db_bind_int64(stmt, 2, wall_ms());
+    if (db_step(stmt) == DB_DONE && db_changes(stmt)) {
+        LOG_INFO(MOD, "%s: backend healthy again: %" PRId64 " backed-off "
+                 "entries due now", d->name, db_changes(stmt));
+    }
+    db_reset(stmt);
+    d->next_due_ms = 0;
+}
+
 /* Asks the driver's health() and, when it lost its state or a sync is
  * owed (the first one at start, for drivers with a sync_all()), gives it
  * every router through sync_all(). */
@@ -929,7 +968,11 @@ check_health(struct dispatcher *d)
     bool lost = false;
 
     /* The registry's wrapper logs changes of health and a lost state. */
-    l3_provider_health(d->provider, &lost, msg, sizeof msg);
+    bool healthy = l3_provider_health(d->provider, &lost, msg, sizeof msg);
+    if (healthy && d->unhealthy) {
+        wake_backed_off(d);
+    }
+    d->unhealthy = !healthy;
     if (lost) {
         d->need_sync = true;
     }

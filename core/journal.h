@@ -74,6 +74,16 @@
  * every [journal] poll_interval_ms for rows committed by other servers.
  * Every health_interval_ms each driver's health() is asked again and a lost
  * state triggers sync_all() (rows wait until it answers OK or FAILED).
+ * When health() turns from bad to good, the driver's pending rows that are
+ * backed off become due at once (one UPDATE), so that a backend coming
+ * back is served within a health interval, not retry_backoff_max later.
+ *
+ * L2 rows.  An ML2 mechanism driver (core/l3_mech.c) may record rows of
+ * resource "network", "subnet" or "port" for a flavor driver that wants
+ * the networks its routers touch; their router_id column holds the
+ * network's id, so the rows of one network are applied in commit order
+ * like a router's, and their document comes from the l2_document hook
+ * rather than router_document.
  * Completed rows older than completed_retention seconds are pruned. */
 #ifndef HADRON_JOURNAL_H
 #define HADRON_JOURNAL_H 1
@@ -152,6 +162,13 @@ struct journal_hooks {
      * malloc'd array of malloc'd strings. */
     struct neutron_error *(*all_routers)(struct db *, const char *driver,
                                          char ***docs, size_t *n);
+    /* The document of an L2 entry (resource "network", "subnet" or
+     * "port", recorded by an ML2 mechanism driver with the network's id
+     * as its router_id, the ordering key): the network 'network_id' as
+     * 'driver' must see it now (JSON, malloc'd), or NULL.  build_documents
+     * hands it to apply() as the entry's 'router'.  May be NULL. */
+    char *(*l2_document)(struct db *, const char *driver,
+                         const char *network_id);
 };
 
 void journal_set_hooks(const struct journal_hooks *);

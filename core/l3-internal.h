@@ -85,4 +85,22 @@ struct neutron_error *l3_fips_check_port_ips__(struct db *,
 /* Events (l3_events.c). */
 void l3_events_subscribe__(void);
 
+/* True once the "opendaylight_v2" mechanism driver (l3_mech.c) is
+ * loaded: networks, subnets and ports then reach drivers that want the
+ * l2 member through L2 journal rows of their own, and that member holds
+ * whole networks (l3_doc.c). */
+bool l3_l2_journaled__(void);
+/* Sets '*touched' if a router of 'provider' has an interface or its
+ * gateway on network 'network_id' (l3_doc.c). */
+/* A router leaves provider 'old' for another flavor: records for 'old',
+ * when it gets L2 entries, a "network" "update" entry for each network
+ * the router has a port on (l3_mech.c), in the caller's transaction. */
+struct neutron_error *l3_mech_router_moved__(const struct op_ctx *,
+                                             const char *router_id,
+                                             const struct l3_provider *old);
+struct neutron_error *l3_network_touched__(struct db *,
+                                           const char *network_id,
+                                           const char *provider,
+                                           bool *touched);
+
 #endif /* core/l3-internal.h */

@@ -22,6 +22,12 @@ extern const struct resource_def l3_floatingip_def;
  * l3_registry_init(), before journal_start(). */
 char *l3_init(const struct config *cfg);
 
+/* Registers the ML2 mechanism driver "opendaylight_v2" (l3_mech.c), which
+ * journals network, subnet and port changes for the providers whose
+ * driver wants the l2 member of its router documents.  Before l2_init(),
+ * so that [ml2] mechanism_drivers may name it. */
+void l3_mech_register(void);
+
 /* The router actions (PUT /v2.0/routers/{id}/<action>), each in its own
  * transaction with Neutron's answers and refusals.  'body' is the request
  * body as given (NULL if none): {"subnet_id": ...} and/or {"port_id": ...},

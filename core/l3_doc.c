@@ -12,11 +12,20 @@
  * (HADRON_L3_CAP_L2_DOCUMENT: a controller), the "l2" member adds the
  * networks, subnets and ports the router touches, with three queries more.
  *
+ * When the "opendaylight_v2" mechanism driver is loaded (l3_mech.c), the
+ * networks, subnets and ports reach such a driver through L2 journal
+ * entries of their own, and the "l2" member then holds whole networks:
+ * every network the router touches with all its subnets and every port on
+ * it that the router's provider sees (not floating IP ports, not the
+ * router ports of other providers' routers), and "journaled": true; a
+ * full sync from these documents thus holds what the L2 entries send.
+ *
  * The hooks (journal_set_hooks(), installed by l3_init() here): the
  * document of a router, the status of the resource an entry concerns
  * (routers and floating IPs have their own; a "router_interface" entry
- * maps to the status of its router), and every document of one provider
- * for a driver's sync_all(). */
+ * maps to the status of its router; L2 entries have none), every
+ * document of one provider for a driver's sync_all(), and the document of
+ * an L2 entry (one network as a provider sees it). */
 #include "core/l3.h"
 
 #include <stdio.h>
@@ -360,6 +369,16 @@ gen_floatingips(yajl_gen g, struct db *db, const char *router_id)
 
 /* ---- The "l2" member ---- */
 
+/* Whose networks an "l2" member describes (a router's, for its document;
+ * one network's, for an L2 journal entry) and how much of them. */
+struct l2_scope {
+    const char *router_id;      /* the router's document, or NULL */
+    const char *network_id;     /* one network (router_id NULL) */
+    const char *provider;       /* whole networks with the ports this
+                                 * provider sees (l3_l2_journaled__()),
+                                 * or NULL: what the router touches */
+};
+
 /* The ports a router touches: its own (interfaces, gateway) and those its
  * floating IPs point at.  Each use binds 'router_id' twice. */
 #define TOUCHED_PORT_IDS                                                \
@@ -367,16 +386,46 @@ gen_floatingips(yajl_gen g, struct db *db, const char *router_id)
     "OR %s IN (SELECT fixed_port_id FROM floatingips "                  \
     "WHERE router_id = ? AND fixed_port_id IS NOT NULL)"
 
+/* The networks a router touches: those of the ports it touches and of its
+ * floating IPs.  Binds 'router_id' three times. */
+#define TOUCHED_NETWORK_IDS                                             \
+    "SELECT p2.network_id FROM ports p2 WHERE p2.id IN "                \
+    "(SELECT port_id FROM routerports WHERE router_id = ?) "            \
+    "OR p2.id IN (SELECT fixed_port_id FROM floatingips "               \
+    "WHERE router_id = ? AND fixed_port_id IS NOT NULL) "               \
+    "UNION SELECT floating_network_id FROM floatingips "                \
+    "WHERE router_id = ?"
+
+/* The ports of a touched network a provider sees: not floating IP ports
+ * (the floating IP itself is sent), and router ports only of its own
+ * routers.  Binds the provider once. */
+#define PROVIDER_PORTS                                                  \
+    "AND p.device_owner <> 'network:floatingip' "                       \
+    "AND (SUBSTR(p.device_owner, 1, 15) <> 'network:router_' "          \
+    "OR p.device_id IN (SELECT router_id FROM router_provider "         \
+    "WHERE provider = ?))"
+
+/* Prepares 'sql' and binds the scope's router id 'n_router' times (or
+ * its network id once), then the provider if 'provider' is set. */
 static struct neutron_error *
-prepare_n(struct db *db, const char *sql, const char *router_id, int n,
-          struct db_stmt **out)
+prepare_scope(struct db *db, const char *sql, const struct l2_scope *sc,
+              int n_router, bool provider, struct db_stmt **out)
 {
+    int i = 1;
+
     *out = db_prepare(db, sql);
     if (!*out) {
         return store_db_error(db, DB_ERROR, "building a router document");
     }
-    for (int i = 1; i <= n; i++) {
-        db_bind_text(*out, i, router_id);
+    if (sc->router_id) {
+        for (; i <= n_router; i++) {
+            db_bind_text(*out, i, sc->router_id);
+        }
+    } else {
+        db_bind_text(*out, i++, sc->network_id);
+    }
+    if (provider) {
+        db_bind_text(*out, i, sc->provider);
     }
     return NULL;
 }
@@ -439,7 +488,7 @@ gen_rows(yajl_gen g, struct db *db, struct db_stmt *stmt,
 }
 
 static struct neutron_error *
-gen_l2_networks(yajl_gen g, struct db *db, const char *router_id)
+gen_l2_networks(yajl_gen g, struct db *db, const struct l2_scope *sc)
 {
     char sql[1024];
     struct neutron_error *error;
@@ -451,11 +500,10 @@ gen_l2_networks(yajl_gen g, struct db *db, const char *router_id)
              "ns.physical_network, ns.segmentation_id, n.revision_number "
              "FROM networks n LEFT JOIN network_segments ns "
              "ON ns.network_id = n.id AND ns.segment_index = 0 "
-             "WHERE n.id IN (SELECT p.network_id FROM ports p "
-             "WHERE p.id IN " TOUCHED_PORT_IDS ") "
-             "OR n.id IN (SELECT floating_network_id FROM floatingips "
-             "WHERE router_id = ?) ORDER BY n.id", "p.id");
-    error = prepare_n(db, sql, router_id, 3, &stmt);
+             "WHERE %s ORDER BY n.id",
+             sc->router_id ? "n.id IN (" TOUCHED_NETWORK_IDS ")"
+                           : "n.id = ?");
+    error = prepare_scope(db, sql, sc, 3, false, &stmt);
     if (error) {
         return error;
     }
@@ -472,20 +520,30 @@ gen_l2_networks(yajl_gen g, struct db *db, const char *router_id)
 }
 
 static struct neutron_error *
-gen_l2_subnets(yajl_gen g, struct db *db, const char *router_id)
+gen_l2_subnets(yajl_gen g, struct db *db, const struct l2_scope *sc)
 {
     char sql[1024];
     struct neutron_error *error;
     struct db_stmt *stmt;
+    int n_router = 2;
 
-    snprintf(sql, sizeof sql,
-             "SELECT s.id, s.name, s.project_id, s.network_id, "
-             "s.ip_version, s.cidr, s.gateway_ip, s.enable_dhcp, "
-             "s.revision_number FROM subnets s "
-             "WHERE s.id IN (SELECT a.subnet_id FROM ipallocations a "
-             "WHERE a.port_id IN " TOUCHED_PORT_IDS ") ORDER BY s.id",
-             "a.port_id");
-    error = prepare_n(db, sql, router_id, 2, &stmt);
+    if (!sc->router_id) {
+        snprintf(sql, sizeof sql, "%s", "s.network_id = ?");
+    } else if (sc->provider) {
+        snprintf(sql, sizeof sql, "%s",
+                 "s.network_id IN (" TOUCHED_NETWORK_IDS ")");
+        n_router = 3;
+    } else {
+        snprintf(sql, sizeof sql, "s.id IN (SELECT a.subnet_id FROM "
+                 "ipallocations a WHERE a.port_id IN " TOUCHED_PORT_IDS ")",
+                 "a.port_id");
+    }
+    char *text = xasprintf("SELECT s.id, s.name, s.project_id, "
+                           "s.network_id, s.ip_version, s.cidr, "
+                           "s.gateway_ip, s.enable_dhcp, s.revision_number "
+                           "FROM subnets s WHERE %s ORDER BY s.id", sql);
+    error = prepare_scope(db, text, sc, n_router, false, &stmt);
+    free(text);
     if (error) {
         return error;
     }
@@ -499,22 +557,34 @@ gen_l2_subnets(yajl_gen g, struct db *db, const char *router_id)
 }
 
 static struct neutron_error *
-gen_l2_ports(yajl_gen g, struct db *db, const char *router_id)
+gen_l2_ports(yajl_gen g, struct db *db, const struct l2_scope *sc)
 {
-    char sql[1024], last[64] = "";
+    char sql[1536], where[1024], last[64] = "";
     struct neutron_error *error;
     struct db_stmt *stmt;
+    int n_router = 2;
     int rc;
 
+    if (!sc->router_id) {
+        snprintf(where, sizeof where, "%s",
+                 "p.network_id = ? " PROVIDER_PORTS);
+    } else if (sc->provider) {
+        snprintf(where, sizeof where, "%s",
+                 "p.network_id IN (" TOUCHED_NETWORK_IDS ") "
+                 PROVIDER_PORTS);
+        n_router = 3;
+    } else {
+        snprintf(where, sizeof where, "p.id IN " TOUCHED_PORT_IDS, "p.id");
+    }
     snprintf(sql, sizeof sql,
              "SELECT p.id, p.name, p.project_id, p.network_id, "
              "p.mac_address, p.admin_state_up, p.device_owner, p.device_id, "
              "p.binding_host_id, p.binding_vnic_type, p.revision_number, "
              "a.subnet_id, a.ip_address FROM ports p "
              "LEFT JOIN ipallocations a ON a.port_id = p.id "
-             "WHERE p.id IN " TOUCHED_PORT_IDS " "
-             "ORDER BY p.id, a.ip_address", "p.id");
-    error = prepare_n(db, sql, router_id, 2, &stmt);
+             "WHERE %s ORDER BY p.id, a.ip_address", where);
+    error = prepare_scope(db, sql, sc, n_router, sc->provider != NULL,
+                          &stmt);
     if (error) {
         return error;
     }
@@ -562,20 +632,36 @@ gen_l2_ports(yajl_gen g, struct db *db, const char *router_id)
     return NULL;
 }
 
-/* "l2": {"networks", "subnets", "ports"} of 'router_id'. */
+/* "l2": {"networks", "subnets", "ports"} of the scope ('touched' false:
+ * empty lists), with "journaled": true when the provider's driver gets
+ * L2 entries of its own. */
 static struct neutron_error *
-gen_l2(yajl_gen g, struct db *db, const char *router_id)
+gen_l2(yajl_gen g, struct db *db, const struct l2_scope *sc, bool touched)
 {
-    struct neutron_error *error;
+    struct neutron_error *error = NULL;
 
     gen_str(g, "l2");
     yajl_gen_map_open(g);
-    error = gen_l2_networks(g, db, router_id);
-    if (!error) {
-        error = gen_l2_subnets(g, db, router_id);
+    if (touched) {
+        error = gen_l2_networks(g, db, sc);
+        if (!error) {
+            error = gen_l2_subnets(g, db, sc);
+        }
+        if (!error) {
+            error = gen_l2_ports(g, db, sc);
+        }
+    } else {
+        static const char *const lists[] = { "networks", "subnets",
+                                             "ports" };
+        for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
+            gen_str(g, lists[i]);
+            yajl_gen_array_open(g);
+            yajl_gen_array_close(g);
+        }
     }
-    if (!error) {
-        error = gen_l2_ports(g, db, router_id);
+    if (sc->provider) {
+        gen_str(g, "journaled");
+        yajl_gen_bool(g, 1);
     }
     yajl_gen_map_close(g);
     return error;
@@ -588,6 +674,30 @@ wants_l2(const char *provider)
     const struct l3_provider *p = provider ? l3_provider_find(provider)
                                            : NULL;
     return p && (l3_provider_capabilities(p) & HADRON_L3_CAP_L2_DOCUMENT);
+}
+
+struct neutron_error *
+l3_network_touched__(struct db *db, const char *network_id,
+                     const char *provider, bool *touched)
+{
+    struct db_stmt *stmt = db_prepare(
+        db, "SELECT 1 FROM routerports rp JOIN ports p ON p.id = rp.port_id "
+        "JOIN router_provider x ON x.router_id = rp.router_id "
+        "WHERE p.network_id = ? AND x.provider = ?");
+
+    *touched = false;
+    if (!stmt) {
+        return store_db_error(db, DB_ERROR, "reading a network's routers");
+    }
+    db_bind_text(stmt, 1, network_id);
+    db_bind_text(stmt, 2, provider);
+    int rc = db_step(stmt);
+    db_reset(stmt);
+    if (rc != DB_ROW && rc != DB_DONE) {
+        return store_db_error(db, rc, "reading a network's routers");
+    }
+    *touched = rc == DB_ROW;
+    return NULL;
 }
 
 struct neutron_error *
@@ -630,6 +740,9 @@ l3_router_doc__(struct db *db, const char *router_id, char **doc)
     gen_str(g, "revision_number");
     yajl_gen_integer(g, db_col_int64(stmt, 7));
     bool l2 = wants_l2(db_col_text(stmt, 8));
+    char provider[65];
+    str_copy(provider, db_col_text(stmt, 8) ? db_col_text(stmt, 8) : "",
+             sizeof provider);
     db_reset(stmt);
 
     struct port_row *rows = NULL;
@@ -652,7 +765,11 @@ l3_router_doc__(struct db *db, const char *router_id, char **doc)
         error = gen_floatingips(g, db, router_id);
     }
     if (!error && l2) {
-        error = gen_l2(g, db, router_id);
+        const struct l2_scope sc = {
+            .router_id = router_id,
+            .provider = l3_l2_journaled__() ? provider : NULL,
+        };
+        error = gen_l2(g, db, &sc, true);
     }
     yajl_gen_map_close(g);
     free(gw_port_id);
@@ -710,6 +827,40 @@ l3_router_document__(struct db *db, const char *router_id)
 
 /* ---- Journal hooks ---- */
 
+/* The document of an L2 entry of 'driver' (journal.h, "L2 rows"):
+ *   {"network_id", "touched": whether a router of 'driver' has an
+ *    interface or its gateway on the network, "l2": {"networks",
+ *    "subnets", "ports", "journaled": true}}
+ * with the network, all its subnets and the ports the driver sees when it
+ * is touched, empty lists when not (or when the network is gone). */
+static char *
+hook_l2_document(struct db *db, const char *driver, const char *network_id)
+{
+    const struct l2_scope sc = { .network_id = network_id,
+                                 .provider = driver };
+    struct neutron_error *error;
+    bool touched;
+
+    error = l3_network_touched__(db, network_id, driver, &touched);
+    yajl_gen g = gen_create();
+    yajl_gen_map_open(g);
+    gen_kv_str(g, "network_id", network_id);
+    gen_str(g, "touched");
+    yajl_gen_bool(g, touched);
+    if (!error) {
+        error = gen_l2(g, db, &sc, touched);
+    }
+    yajl_gen_map_close(g);
+    if (error) {
+        LOG_RL(LOG_LEVEL_WARN, "l3", "network %s: document: %s", network_id,
+               error->message);
+        neutron_error_destroy(error);
+        yajl_gen_free(g);
+        return NULL;
+    }
+    return gen_finish(g);
+}
+
 static char *
 hook_router_document(struct db *db, const char *router_id)
 {
@@ -750,6 +901,9 @@ hook_set_status(struct db *db, const char *resource, const char *id,
               "AND j.resource = 'floatingip' "
               "AND j.state IN ('pending', 'processing') "
               "AND j.revision > ?)";
+    } else if (!strcmp(resource, "network") || !strcmp(resource, "subnet")
+               || !strcmp(resource, "port")) {
+        return NULL;            /* L2 entries: no status of theirs */
     } else {
         return neutron_error_internal("set_status: unknown resource '%s'",
                                       resource);
@@ -822,6 +976,7 @@ static const struct journal_hooks l3_journal_hooks = {
     .router_document = hook_router_document,
     .set_status = hook_set_status,
     .all_routers = hook_all_routers,
+    .l2_document = hook_l2_document,
 };
 
 char *

@@ -2148,6 +2148,10 @@ migrate(const struct op_ctx *ctx, const struct router_state *st,
         error = l3_journal__(ctx, old, "router", "delete", st->id, st->id,
                              revision, old_doc);
     }
+    if (!error) {
+        /* Its networks may no longer be the old driver's (l3_mech.c). */
+        error = l3_mech_router_moved__(ctx, st->id, old);
+    }
     if (data) {
         free_ids(data, n);
     }

@@ -79,7 +79,11 @@ enum hadron_l3_result {
 struct hadron_l3_entry {
     int64_t seq;                /* commit order, unique */
     const char *resource;       /* "router", "router_interface",
-                                 * "floatingip" */
+                                 * "floatingip"; for a driver with
+                                 * HADRON_L3_CAP_L2_DOCUMENT also
+                                 * "network", "subnet", "port" when the
+                                 * ML2 mechanism driver opendaylight_v2 is
+                                 * loaded (below) */
     const char *operation;      /* "create", "update", "delete" */
     const char *resource_id;
     const char *router_id;      /* the router the entry belongs to */
@@ -121,6 +125,19 @@ struct hadron_l3_entry {
  *              "fixed_ips": [{"subnet_id", "ip_address"}],
  *              "binding:host_id", "binding:vnic_type",
  *              "revision_number"}}
+ *        With the ML2 mechanism driver opendaylight_v2 loaded, the member
+ *        also has "journaled": true and holds whole networks: every
+ *        network the router touches with all its subnets and every port
+ *        on it (but floating IP ports and the router ports of routers of
+ *        other providers); the networks, subnets and ports then also come
+ *        as entries of their own ("network", "subnet", "port"), whose
+ *        router_id is the network's id (the entries of one network come
+ *        in commit order) and whose 'router' is the network as the
+ *        driver must see it now:
+ *        {"network_id", "touched": whether a router of the driver has an
+ *         interface or its gateway on it, "l2": {"networks", "subnets",
+ *         "ports", "journaled": true}} (empty lists when not touched),
+ *        and 'data' {"id", "network_id"}.
  * Members may be added to the document (a driver ignores those it does
  * not know).                                                          */
 

@@ -12,7 +12,9 @@
  *   postcommit, update   every driver runs; errors are logged and dropped
  *   and delete           (the change is committed and cannot be refused).
  * The registry and the loaded list are written at start-up only and read
- * by every worker thread afterwards without locks. */
+ * by every worker thread afterwards without locks.  Drivers of other
+ * modules register before l2_init() (the L3 core's "opendaylight_v2",
+ * core/l3_mech.c, through l3_mech_register()). */
 #include "l2/l2-internal.h"
 
 #include <errno.h>

@@ -72,6 +72,10 @@ struct odl {
     int retry_count;
     struct known *known;        /* uthash */
     struct attempt *attempts;   /* uthash */
+    /* Networks, subnets and ports come with L2 entries of their own (a
+     * document said "journaled"): they are not collected after L3
+     * removals, the L2 entries remove them. */
+    bool journaled;
 };
 
 /* ---- Options ---- */
@@ -997,7 +1001,8 @@ collect(struct run *r, struct candidates *c)
     struct idset gone_ports = { NULL, 0 }, gone_subnets = { NULL, 0 };
     bool ok = true;
 
-    if (!c->ports.n && !c->subnets.n && !c->networks.n) {
+    if (r->o->journaled || (!c->ports.n && !c->subnets.n
+                             && !c->networks.n)) {
         return true;
     }
     static const enum odl_type needed[] = {
@@ -1228,8 +1233,13 @@ apply_interface(struct run *r, const struct hadron_l3_entry *e,
         return;
     }
     char *inner = l2_inner(port);
-    send_object(r, ODL_PORT, port_id, inner,
-                !strcmp(e->operation, "create") ? VIA_POST : VIA_PUT);
+    if (r->o->journaled) {
+        /* Its network's L2 entry may have sent it already. */
+        ensure(r, ODL_PORT, port_id, inner);
+    } else {
+        send_object(r, ODL_PORT, port_id, inner,
+                    !strcmp(e->operation, "create") ? VIA_POST : VIA_PUT);
+    }
     free(inner);
 }
 
@@ -1306,10 +1316,191 @@ out:
     candidates_destroy(&c);
 }
 
+/* True if the controller holds router 'id' (from memory, or asked). */
+static bool
+has_router(struct run *r, const char *id, bool *has)
+{
+    yajl_val tree, obj;
+
+    *has = known_find(r->o, ODL_ROUTER, id) != NULL;
+    if (!*has) {
+        int found = get_object(r, ODL_ROUTER, id, &tree, &obj);
+        yajl_tree_free(tree);
+        if (found < 0) {
+            return false;
+        }
+        *has = found > 0;
+    }
+    return true;
+}
+
+/* Ensures every network and subnet of the "l2" member of 'doc' (or,
+ * with 'ports', every port), in that order.  A router's port waits for
+ * its router to be on the controller (the router's own entries send it
+ * after the router: network, subnet, router, port). */
+static bool
+ensure_all_l2(struct run *r, yajl_val doc, bool ports)
+{
+    static const enum odl_type deps[] = { ODL_NETWORK, ODL_SUBNET };
+    static const enum odl_type port[] = { ODL_PORT };
+    const enum odl_type *ts = ports ? port : deps;
+    size_t n_ts = ports ? ARRAY_SIZE(port) : ARRAY_SIZE(deps);
+
+    for (size_t k = 0; k < n_ts; k++) {
+        yajl_val list = l2_list(doc, types[ts[k]].plural);
+        for (size_t i = 0; YAJL_IS_ARRAY(list) && i < list->u.array.len;
+             i++) {
+            yajl_val item = list->u.array.values[i];
+            const char *id = jstr(item, "id");
+            if (!id) {
+                continue;
+            }
+            const char *owner = jstr(item, "device_owner");
+            const char *device = jstr(item, "device_id");
+            if (ports && owner && device
+                && str_starts_with(owner, "network:router_")) {
+                bool has;
+                if (!has_router(r, device, &has)) {
+                    return false;
+                }
+                if (!has) {
+                    continue;
+                }
+            }
+            char *inner = l2_inner(item);
+            bool ok = ensure(r, ts[k], id, inner);
+            free(inner);
+            if (!ok) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Removes network 'id' from the controller with its ports and subnets, if
+ * it holds it.  Routers or floating IPs still on it (their own entries
+ * remove them) make it a RETRY. */
+static void
+remove_network(struct run *r, const char *id)
+{
+    static const enum odl_type order[] = { ODL_PORT, ODL_SUBNET };
+    yajl_val tree, obj;
+
+    if (!known_find(r->o, ODL_NETWORK, id)) {
+        int found = get_object(r, ODL_NETWORK, id, &tree, &obj);
+        yajl_tree_free(tree);
+        if (found <= 0) {
+            return;         /* not there (or no answer: RETRY) */
+        }
+    }
+    for (size_t k = 0; k < ARRAY_SIZE(order); k++) {
+        yajl_val list;
+        if (!get_list(r, order[k], &tree, &list)) {
+            return;
+        }
+        bool ok = true;
+        for (size_t i = 0; ok && i < list->u.array.len; i++) {
+            yajl_val item = list->u.array.values[i];
+            if (str_eq(jstr(item, "network_id"), id) && jstr(item, "id")) {
+                ok = delete_object(r, order[k], jstr(item, "id"), NULL);
+            }
+        }
+        yajl_tree_free(tree);
+        if (!ok) {
+            return;
+        }
+    }
+    bool in_use = false;
+    if (delete_object(r, ODL_NETWORK, id, &in_use) && in_use) {
+        run_fail(r, HADRON_L3_RETRY, "network %s is still in use on the "
+                 "controller (routers or floating IPs on it wait for their "
+                 "own entries)", id);
+    }
+}
+
+/* An L2 entry (resource "network", "subnet" or "port" of the network
+ * 'e->router_id', journaled by core/l3_mech.c).  'now' is the network as
+ * the driver must see it now: while a router of ours touches it, the
+ * controller gets the network, all its subnets and ports (each sent only
+ * if it differs from what the controller holds); once none does, the
+ * network leaves the controller with its subnets and ports.  A deleted
+ * port or subnet is removed first. */
+static void
+apply_l2(struct run *r, const struct hadron_l3_entry *e, yajl_val now)
+{
+    const char *network_id = e->router_id;
+    yajl_val touched = jsonv_member(now, "touched");
+
+    r->o->journaled = true;
+    if (!strcmp(e->operation, "delete")
+        && strcmp(e->resource, "network")) {
+        enum odl_type t = !strcmp(e->resource, "port") ? ODL_PORT
+                                                       : ODL_SUBNET;
+        if (!delete_object(r, t, e->resource_id, NULL)) {
+            return;
+        }
+    }
+    if (YAJL_IS_TRUE(touched)) {
+        /* A VM port or a subnet of a network the controller has: that one
+         * object (and what it depends on); else the whole network. */
+        enum odl_type t = !strcmp(e->resource, "port") ? ODL_PORT
+                          : !strcmp(e->resource, "subnet") ? ODL_SUBNET
+                          : ODL_NETWORK;
+        yajl_val item = find_by_id(l2_list(now, types[t].plural),
+                                   e->resource_id);
+        const char *owner = jstr(item, "device_owner");
+        if (t != ODL_NETWORK && known_find(r->o, ODL_NETWORK, network_id)
+            && !(owner && str_starts_with(owner, "network:router_"))) {
+            if (!item) {
+                return;         /* gone since: its delete follows */
+            }
+            yajl_val port;
+            if (t == ODL_PORT && ensure_port_deps(r, now, e->resource_id,
+                                                  &port)) {
+                char *inner = l2_inner(port);
+                ensure(r, ODL_PORT, e->resource_id, inner);
+                free(inner);
+            } else if (t == ODL_SUBNET
+                       && ensure_l2(r, now, ODL_NETWORK, network_id)) {
+                ensure_l2(r, now, ODL_SUBNET, e->resource_id);
+            }
+        } else if (ensure_all_l2(r, now, false)) {
+            ensure_all_l2(r, now, true);
+        }
+    } else {
+        remove_network(r, network_id);
+    }
+}
+
+static bool
+is_l2_entry(const struct hadron_l3_entry *e)
+{
+    return !strcmp(e->resource, "network") || !strcmp(e->resource, "subnet")
+           || !strcmp(e->resource, "port");
+}
+
+/* True if 'doc' (a router document) says the L2 objects have entries of
+ * their own. */
+static bool
+doc_journaled(yajl_val doc)
+{
+    return YAJL_IS_TRUE(jsonv_member(jsonv_member(doc, "l2"), "journaled"));
+}
+
 static void
 apply_entry(struct run *r, const struct hadron_l3_entry *e, yajl_val data,
             yajl_val now)
 {
+    /* With L2 entries, a router entry also brings the whole networks the
+     * router touches (the first interface or gateway on a network makes
+     * it the controller's): networks and subnets before the resource,
+     * ports after. */
+    bool whole = r->o->journaled && now && strcmp(e->operation, "delete");
+
+    if (whole && !ensure_all_l2(r, now, false)) {
+        return;
+    }
     if (!strcmp(e->resource, "router")) {
         apply_router(r, e, data, now);
     } else if (!strcmp(e->resource, "router_interface")) {
@@ -1318,6 +1509,9 @@ apply_entry(struct run *r, const struct hadron_l3_entry *e, yajl_val data,
         apply_fip(r, e, data, now);
     } else {
         run_fail(r, HADRON_L3_FAILED, "unknown resource '%s'", e->resource);
+    }
+    if (whole && r->result == HADRON_L3_OK) {
+        ensure_all_l2(r, now, true);
     }
 }
 
@@ -1340,7 +1534,12 @@ odl_apply(void *state, const struct hadron_l3_entry *e, char *msg,
 
     struct run r = { .o = o, .timeout_ms = o->timeout_ms, .msg = msg,
                      .msg_size = msg_size };
-    apply_entry(&r, e, data, now);
+    o->journaled |= doc_journaled(now) || doc_journaled(data);
+    if (is_l2_entry(e)) {
+        apply_l2(&r, e, now);
+    } else {
+        apply_entry(&r, e, data, now);
+    }
     if (r.result == HADRON_L3_FAILED && r.trusted_memory) {
         /* Refused after trusting memory: the controller may have lost
          * what the driver believed it held.  Once more, asking it. */
@@ -1352,7 +1551,11 @@ odl_apply(void *state, const struct hadron_l3_entry *e, char *msg,
                            .msg_size = msg_size,
                            .server_error = server_error };
         msg[0] = '\0';
-        apply_entry(&r, e, data, now);
+        if (is_l2_entry(e)) {
+            apply_l2(&r, e, now);
+        } else {
+            apply_entry(&r, e, data, now);
+        }
     }
     yajl_tree_free(data);
     yajl_tree_free(now);
@@ -1475,6 +1678,7 @@ odl_sync_all(void *state, const char *const *routers, size_t n, char *msg,
     for (size_t i = 0; i < n; i++) {
         yajl_val doc = yajl_tree_parse(routers[i], NULL, 0);
         if (YAJL_IS_OBJECT(doc)) {
+            o->journaled |= doc_journaled(doc);
             want_router(want, doc);
         } else {
             LOG_WARN(MOD, "sync: a router document is not a JSON object");

@@ -17,8 +17,8 @@
  *
  * The networks, subnets and ports come with the router document: the
  * driver asks for its "l2" member (HADRON_L3_CAP_L2_DOCUMENT, see
- * flavors/driver.h), so no ML2 mechanism driver and no second journal are
- * needed.  An entry sends, in dependency order, what the controller lacks
+ * flavors/driver.h).  An entry sends, in dependency order, what the
+ * controller lacks
  * before the resource itself: network, subnet, router, port, floating IP
  * for creates; the reverse for deletes, where a network, subnet or port no
  * longer referred to by anything on the controller is removed after the
@@ -26,6 +26,37 @@
  * network, subnet or port that changed in the database since it was sent
  * is sent again (PUT) by the next entry of a router that touches it, and
  * by any full sync.
+ *
+ * With the ML2 mechanism driver (core/l3_mech.c: [ml2] mechanism_drivers
+ * = ...,opendaylight_v2) a network an odl router has an interface or its
+ * gateway on belongs to the controller whole (all its subnets and ports,
+ * but floating IP ports and other flavors' router ports), and its changes
+ * come as L2 entries of their own, so a rename, a new port, a port update
+ * or delete reaches the controller without any router change.  The
+ * router document says so ("l2": {"journaled": true}); then:
+ *   network/subnet/port entry  (its document is the network now) a
+ *                          deleted port or subnet is DELETEd; while the
+ *                          network is touched, a VM port or subnet entry
+ *                          ensures that object after its network and
+ *                          subnets, any other entry (network, router port,
+ *                          or a network the driver does not know the
+ *                          controller to hold: the first touch) ensures
+ *                          the whole network, networks and subnets first,
+ *                          then ports, a router's port only once its
+ *                          router is there (the router's entry sends it
+ *                          after the router); once untouched, the network
+ *                          leaves with its ports and subnets (a 409, a
+ *                          router or floating IP still on it, is a RETRY:
+ *                          their own entries remove them);
+ *   router entries         also ensure the whole networks of their
+ *                          document (networks and subnets before the
+ *                          resource, ports after), which brings a network
+ *                          at its first touch by any path (an interface,
+ *                          a gateway, a flavor change); nothing is
+ *                          collected after removals (the L2 entries do).
+ * "Ensure" sends only what differs from what the driver knows the
+ * controller holds, so an object reached by both kinds of entries is sent
+ * once.  The router entries' own rules above are unchanged.
  *
  * Per entry ("router", "router_interface", "floatingip" x create, update,
  * delete):

@@ -23,7 +23,16 @@
  *     state on the controller;
  *   - a mixed cloud: noop and odl routers on one external network, each
  *     backend receiving only its own routers, and a router changing
- *     flavor both ways.
+ *     flavor both ways;
+ *   - with the ML2 mechanism driver opendaylight_v2: a rename of a network
+ *     an odl router touches, a new port on it, a port update and delete
+ *     reach the controller without any router change; a network touched
+ *     only by a noop router never does; the first odl interface brings
+ *     the network whole, the last one's removal takes it away; a stream
+ *     mixing L2 and L3 changes, partly with the controller gone, arrives
+ *     in order and converges;
+ *   - entries backed off for a minute are applied within a health
+ *     interval of the controller coming back.
  * Runs on both engines.  Every peer must exit 0 on SIGTERM without a
  * sanitizer report; every server as apitest requires. */
 #include <setjmp.h>
@@ -34,6 +43,7 @@
 
 #include <curl/curl.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -460,6 +470,7 @@ struct env {
     char *flavor;               /* the odl flavor */
     char *ext;                  /* external network 172.24.4.0/24 */
     char *ext_subnet;
+    bool l2;                    /* mechanism driver opendaylight_v2 on */
 };
 
 static char *
@@ -846,12 +857,138 @@ api_object(struct apitest_server *srv, const char *plural, const char *id,
     return r;
 }
 
+static void
+ids_add(char ***ids, size_t *n, const char *id)
+{
+    for (size_t i = 0; id && i < *n; i++) {
+        if (!strcmp((*ids)[i], id)) {
+            return;
+        }
+    }
+    if (id) {
+        *ids = xrealloc(*ids, (*n + 1) * sizeof **ids);
+        (*ids)[(*n)++] = xstrdup(id);
+    }
+}
+
+static bool
+ids_has(char **ids, size_t n, const char *id)
+{
+    for (size_t i = 0; id && i < n; i++) {
+        if (!strcmp(ids[i], id)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+ids_free(char **ids, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        free(ids[i]);
+    }
+    free(ids);
+}
+
+/* GET /v2.0/<plural>?<key>=<value>: the list (in '*list'; the caller
+ * frees the response). */
+static struct apitest_resp *
+api_list(struct apitest_server *srv, const char *plural, const char *key,
+         const char *value, yajl_val *list)
+{
+    char *path = xasprintf("/v2.0/%s?%s=%s", plural, key, value);
+    struct apitest_resp *r = api_get(srv, path);
+
+    free(path);
+    assert_status(r, 200);
+    *list = jpath(r->json, plural);
+    return r;
+}
+
+/* The same with the opendaylight_v2 mechanism driver: the odl routers and
+ * their floating IPs, and each network an odl router has an interface or
+ * its gateway on with all its subnets and ports (not floating IP ports,
+ * not the router ports of other flavors' routers). */
+static char *
+expected_state_l2(struct env *env)
+{
+    struct apitest_server *srv = env->srv;
+    struct lines l = { NULL, 0 };
+    struct apitest_resp *routers = api_get(srv, "/v2.0/routers");
+    yajl_val list = jpath(routers->json, "routers");
+    char **odl = NULL, **nets = NULL;
+    size_t n_odl = 0, n_nets = 0;
+
+    assert_status(routers, 200);
+    for (size_t i = 0; i < list->u.array.len; i++) {
+        yajl_val router = list->u.array.values[i];
+        if (str_eq(jstr(router, "flavor_id"), env->flavor)) {
+            ids_add(&odl, &n_odl, jstr(router, "id"));
+            lines_add(&l, canon("routers", router));
+        }
+    }
+    apitest_resp_free(routers);
+    for (size_t i = 0; i < n_odl; i++) {
+        yajl_val pl, fl;
+        struct apitest_resp *ports = api_list(srv, "ports", "device_id",
+                                              odl[i], &pl);
+        for (size_t j = 0; YAJL_IS_ARRAY(pl) && j < pl->u.array.len; j++) {
+            yajl_val p = pl->u.array.values[j];
+            const char *owner = jstr(p, "device_owner");
+            if (owner && str_starts_with(owner, "network:router_")) {
+                ids_add(&nets, &n_nets, jstr(p, "network_id"));
+            }
+        }
+        apitest_resp_free(ports);
+        struct apitest_resp *fips = api_list(srv, "floatingips", "router_id",
+                                             odl[i], &fl);
+        for (size_t j = 0; YAJL_IS_ARRAY(fl) && j < fl->u.array.len; j++) {
+            lines_add(&l, canon("floatingips", fl->u.array.values[j]));
+        }
+        apitest_resp_free(fips);
+    }
+    for (size_t i = 0; i < n_nets; i++) {
+        yajl_val net;
+        struct apitest_resp *nr = api_object(srv, "networks", nets[i], &l,
+                                             &net);
+        apitest_resp_free(nr);
+        yajl_val sl, pl;
+        struct apitest_resp *sr = api_list(srv, "subnets", "network_id",
+                                           nets[i], &sl);
+        for (size_t j = 0; YAJL_IS_ARRAY(sl) && j < sl->u.array.len; j++) {
+            lines_add(&l, canon("subnets", sl->u.array.values[j]));
+        }
+        apitest_resp_free(sr);
+        struct apitest_resp *pr = api_list(srv, "ports", "network_id",
+                                           nets[i], &pl);
+        for (size_t j = 0; YAJL_IS_ARRAY(pl) && j < pl->u.array.len; j++) {
+            yajl_val p = pl->u.array.values[j];
+            const char *owner = jstr(p, "device_owner");
+            if (str_eq(owner, "network:floatingip")
+                || (owner && str_starts_with(owner, "network:router_")
+                    && !ids_has(odl, n_odl, jstr(p, "device_id")))) {
+                continue;
+            }
+            lines_add(&l, canon("ports", p));
+        }
+        apitest_resp_free(pr);
+    }
+    ids_free(odl, n_odl);
+    ids_free(nets, n_nets);
+    return lines_finish(&l);
+}
+
 /* What the controller should hold, from the API: the odl routers, their
  * ports and floating IPs, the ports those point at, their networks and
  * subnets, the floating networks. */
 static char *
 expected_state(struct env *env)
 {
+    if (env->l2) {
+        return expected_state_l2(env);
+    }
+
     struct apitest_server *srv = env->srv;
     struct lines l = { NULL, 0 };
     struct apitest_resp *routers = api_get(srv, "/v2.0/routers");
@@ -1281,16 +1418,19 @@ test_every_operation(void **state)
 /* The names router 'id' had in the successful router requests of the
  * log, in order, as indexes (the part after the last '-' of "r-<i>-<k>"
  * is k). */
+/* Asserts that the names "<prefix>-<k>" the controller got for object
+ * 'plural' 'id' never went back to a smaller k, and ended with
+ * 'final_name' (unless NULL). */
 static void
-assert_names_monotonic(const struct log *log, const char *id,
-                       const char *final_name)
+assert_names_monotonic_in(const struct log *log, const char *plural,
+                          const char *id, const char *final_name)
 {
     long last = -1;
     const char *last_name = NULL;
 
     for (size_t i = 0; i < log->n; i++) {
         const struct req *r = &log->reqs[i];
-        if (strcmp(r->plural, "routers") || r->status < 200
+        if (strcmp(r->plural, plural) || r->status < 200
             || r->status > 299 || !r->body
             || (strcmp(r->method, "POST") && strcmp(r->method, "PUT"))) {
             continue;
@@ -1304,16 +1444,23 @@ assert_names_monotonic(const struct log *log, const char *id,
         long k = dash ? atol(dash + 1) : -1;
         if (k < last) {
             char *text = log_text(log);
-            fail_msg("router %s went back from %s to %s on the controller:"
-                     "\n%s", id, last_name, name, text);
+            fail_msg("%s %s went back from %s to %s on the controller:"
+                     "\n%s", plural, id, last_name, name, text);
         }
         last = k;
         last_name = name;
     }
     if (final_name && !str_eq(last_name, final_name)) {
-        fail_msg("router %s: last name sent %s, not %s", id,
+        fail_msg("%s %s: last name sent %s, not %s", plural, id,
                  last_name ? last_name : "(none)", final_name);
     }
+}
+
+static void
+assert_names_monotonic(const struct log *log, const char *id,
+                       const char *final_name)
+{
+    assert_names_monotonic_in(log, "routers", id, final_name);
 }
 
 /* The controller down for a while (503s, then gone) during a stream of
@@ -1759,6 +1906,316 @@ test_retry_count(void **state)
     env_stop(env);
 }
 
+/* ---- The opendaylight_v2 mechanism driver ---- */
+
+static struct env *
+env_start_l2(bool state_file, const char *extra)
+{
+    char *conf = xasprintf("[ml2]\nmechanism_drivers = linuxbridge,"
+                           "opendaylight_v2\n%s", extra);
+    struct env *env = env_start_with(state_file, conf);
+
+    free(conf);
+    env->l2 = true;
+    return env;
+}
+
+static void
+rename_net(struct env *env, const char *net, const char *name)
+{
+    char *path = xasprintf("/v2.0/networks/%s", net);
+    expect_ok(env->srv, "PUT", path, NULL, 200,
+              "{\"network\": {\"name\": \"%s\"}}", name);
+    free(path);
+}
+
+/* The controller's object 'plural'/'id' (a tree the caller frees; the
+ * object itself in '*obj', NULL when the controller lacks it). */
+static yajl_val
+peer_object(struct peer *p, const char *plural, const char *id,
+            yajl_val *obj)
+{
+    yajl_val state = peer_get(p, "/_peer/state");
+    char *path = xasprintf("%s/%s", plural, id);
+
+    *obj = jpath(state, path);
+    free(path);
+    return state;
+}
+
+static bool
+peer_holds(struct peer *p, const char *plural, const char *id)
+{
+    yajl_val obj;
+    yajl_val state = peer_object(p, plural, id, &obj);
+    bool held = obj != NULL;
+
+    yajl_tree_free(state);
+    return held;
+}
+
+/* With [ml2] mechanism_drivers = ...,opendaylight_v2, changes of the
+ * networks, subnets and ports an odl router touches reach the controller
+ * by themselves, without any router change; a network touched only by a
+ * router of another flavor never does; the first odl interface on a
+ * network brings its existing ports, the last one's removal takes the
+ * network away. */
+static void
+test_l2_mech(void **state)
+{
+    struct env *env = env_start_l2(false, "");
+    char *net, *subnet;
+
+    make_private(env, "10.5.0.0/24", &net, &subnet);
+    char *vm0 = make_vm_port(env->srv, net, "vm0");
+    assert_false(peer_holds(env->peer, "networks", net));
+    char *router = make_router(env, "l2-r", env->flavor, env->ext);
+    char *ifport = add_interface(env, router, "subnet_id", subnet);
+    wait_converged(env, 10000);
+    /* The port that was there before the first odl interface. */
+    assert_true(peer_holds(env->peer, "ports", vm0));
+
+    /* A rename: a network entry, no router request. */
+    long long mark = peer_mark(env->peer);
+    rename_net(env, net, "renamed-1");
+    wait_converged(env, 10000);
+    struct log log = peer_log(env->peer, mark);
+    yajl_val body = expect_req(&log, "PUT", "networks", net);
+    assert_string_equal(jstr(body, "name"), "renamed-1");
+    assert_int_equal(log_find(&log, 0, "PUT", "routers", router), -1);
+    assert_int_equal(log_find(&log, 0, "POST", "routers", router), -1);
+    log_free(&log);
+    /* A new port, an update of it, its delete. */
+    mark = peer_mark(env->peer);
+    char *vm1 = make_vm_port(env->srv, net, "vm1");
+    wait_converged(env, 10000);
+    log = peer_log(env->peer, mark);
+    expect_req(&log, "POST", "ports", vm1);
+    log_free(&log);
+
+    char *path = xasprintf("/v2.0/ports/%s", vm1);
+    expect_ok(env->srv, "PUT", path, P1, 200, "{\"port\": {\"admin_state_up\""
+              ": false, \"name\": \"vm1-down\"}}");
+    wait_converged(env, 10000);
+    yajl_val obj;
+    yajl_val st = peer_object(env->peer, "ports", vm1, &obj);
+    assert_non_null(obj);
+    assert_true(YAJL_IS_FALSE(jpath(obj, "admin_state_up")));
+    assert_string_equal(jstr(obj, "name"), "vm1-down");
+    yajl_tree_free(st);
+
+    mark = peer_mark(env->peer);
+    expect_ok(env->srv, "DELETE", path, P1, 204, NULL);
+    wait_converged(env, 10000);
+    log = peer_log(env->peer, mark);
+    expect_req(&log, "DELETE", "ports", vm1);
+    log_free(&log);
+    assert_false(peer_holds(env->peer, "ports", vm1));
+    free(path);
+
+    /* A network touched only by a noop router (and that router's gateway
+     * port on the shared external network) never reaches the
+     * controller. */
+    char *net2, *subnet2;
+    make_private(env, "10.6.0.0/24", &net2, &subnet2);
+    char *other = make_router(env, "noop-r", NULL, env->ext);
+    char *if2 = add_interface(env, other, "subnet_id", subnet2);
+    char *vm2 = make_vm_port(env->srv, net2, "vm2");
+    rename_net(env, net2, "other-1");
+    path = xasprintf("/v2.0/ports/%s", vm2);
+    expect_ok(env->srv, "PUT", path, P1, 200,
+              "{\"port\": {\"name\": \"vm2-x\"}}");
+    delete_res(env, "ports", vm2);
+    free(path);
+    wait_converged(env, 10000);
+    const char *never[] = { net2, subnet2, other, if2, vm2 };
+    for (size_t i = 0; i < ARRAY_SIZE(never); i++) {
+        if (log_mentions(env->peer, never[i])) {
+            fail_msg("the controller heard of %s", never[i]);
+        }
+    }
+    struct apitest_resp *r = api_get(env->srv,
+                                     "/v2.0/journal_entries?driver=odl");
+    assert_status(r, 200);
+    yajl_val list = jpath(r->json, "journal_entries");
+    for (size_t i = 0; YAJL_IS_ARRAY(list) && i < list->u.array.len; i++) {
+        assert_string_not_equal(jstr(list->u.array.values[i], "router_id"),
+                                net2);
+    }
+    apitest_resp_free(r);
+
+    /* The last odl interface leaves: the network, its subnet and its
+     * ports leave the controller. */
+    remove_interface(env, router, "subnet_id", subnet);
+    wait_converged(env, 10000);
+    assert_false(peer_holds(env->peer, "networks", net));
+    assert_false(peer_holds(env->peer, "subnets", subnet));
+    assert_false(peer_holds(env->peer, "ports", vm0));
+    /* And comes back whole with the next one. */
+    free(ifport);
+    ifport = add_interface(env, router, "subnet_id", subnet);
+    wait_converged(env, 10000);
+    assert_true(peer_holds(env->peer, "ports", vm0));
+
+    /* The router moves to the noop flavor: its networks leave the
+     * controller with it. */
+    router_put(env, router, "\"admin_state_up\": false");
+    router_put(env, router, "\"flavor_id\": null");
+    wait_converged(env, 10000);
+    assert_false(peer_holds(env->peer, "networks", net));
+    assert_false(peer_holds(env->peer, "ports", vm0));
+    assert_false(peer_holds(env->peer, "networks", env->ext));
+
+    free(net2);
+    free(subnet2);
+    free(other);
+    free(if2);
+    free(vm2);
+    free(vm1);
+    free(vm0);
+    free(ifport);
+    free(router);
+    free(net);
+    free(subnet);
+    env_stop(env);
+}
+
+/* A stream mixing L2 and L3 changes, part of it while the controller is
+ * down: the API answers at once, the entries wait, and when the
+ * controller is back they arrive in order and it holds exactly what the
+ * database says. */
+static void
+test_l2_stream(void **state)
+{
+    enum { ROUNDS = 3 };
+    struct env *env = env_start_l2(true, "");
+    char *net_a, *sub_a, *net_b, *sub_b;
+    char *ports[2 * ROUNDS + 2] = { NULL };
+    size_t n_ports = 0;
+    char name[64];
+
+    make_private(env, "10.7.0.0/24", &net_a, &sub_a);
+    make_private(env, "10.8.0.0/24", &net_b, &sub_b);
+    char *r1 = make_router(env, "s-r1", env->flavor, env->ext);
+    char *r2 = make_router(env, "s-r2", env->flavor, NULL);
+    char *if_a = add_interface(env, r1, "subnet_id", sub_a);
+    wait_converged(env, 10000);
+
+    for (int k = 1; k <= ROUNDS; k++) {
+        snprintf(name, sizeof name, "a-%d", k);
+        rename_net(env, net_a, name);
+        ports[n_ports++] = make_vm_port(env->srv, net_a, name);
+        if (k == 1) {
+            char *if_b = add_interface(env, r2, "subnet_id", sub_b);
+            free(if_b);
+        }
+        ports[n_ports++] = make_vm_port(env->srv, net_b, name);
+        if (k == 2) {
+            char *fip = make_fip(env, ports[0]);
+            free(fip);
+            rename_router(env, r1, "s-r1-b");
+        }
+    }
+    wait_converged(env, 15000);
+
+    /* The controller gone; the changes go on. */
+    int port = env->peer->port;
+    peer_kill(env->peer);
+    for (int k = ROUNDS + 1; k <= 2 * ROUNDS; k++) {
+        snprintf(name, sizeof name, "a-%d", k);
+        int64_t start = now_ms();
+        rename_net(env, net_a, name);
+        assert_true(now_ms() - start < 1000);
+    }
+    char *late = make_vm_port(env->srv, net_b, "late");
+    char *path = xasprintf("/v2.0/ports/%s", ports[1]);
+    expect_ok(env->srv, "PUT", path, P1, 200,
+              "{\"port\": {\"admin_state_up\": false}}");
+    free(path);
+    delete_res(env, "ports", ports[3]);
+    remove_interface(env, r2, "subnet_id", sub_b);
+    char *if_b2 = add_interface(env, r2, "subnet_id", sub_b);
+    sleep_ms(300);
+    struct apitest_resp *r = api_get(env->srv, "/v2.0/journal_entries?"
+                                     "state=pending&driver=odl");
+    assert_status(r, 200);
+    assert_true(jlen(r->json, "journal_entries") > 0);
+    apitest_resp_free(r);
+
+    peer_spawn(env->peer, port);
+    wait_converged(env, 30000);
+    struct log log = peer_log(env->peer, 0);
+    snprintf(name, sizeof name, "a-%d", 2 * ROUNDS);
+    assert_names_monotonic_in(&log, "networks", net_a, name);
+    log_free(&log);
+    assert_true(peer_holds(env->peer, "ports", late));
+    assert_false(peer_holds(env->peer, "ports", ports[3]));
+
+    for (size_t i = 0; i < n_ports; i++) {
+        free(ports[i]);
+    }
+    free(late);
+    free(if_b2);
+    free(if_a);
+    free(r1);
+    free(r2);
+    free(net_a);
+    free(sub_a);
+    free(net_b);
+    free(sub_b);
+    env_stop(env);
+}
+
+/* Entries backed off for long while the controller was away are applied
+ * as soon as health() sees it back, not when their back-off ends. */
+static void
+test_health_wakes_backoff(void **state)
+{
+    struct env *env = env_start_with(true, "[journal]\n"
+                                     "retry_backoff_initial_ms = 60000\n"
+                                     "retry_backoff_max = 120\n");
+    char *net, *subnet;
+
+    make_private(env, "10.9.0.0/24", &net, &subnet);
+    char *router = make_router(env, "hw-0", env->flavor, env->ext);
+    char *ifport = add_interface(env, router, "subnet_id", subnet);
+    wait_converged(env, 10000);
+
+    int port = env->peer->port;
+    peer_kill(env->peer);
+    rename_router(env, router, "hw-1");
+    /* Tried once, backed off for a minute. */
+    bool backed_off = false;
+    for (int i = 0; i < 250 && !backed_off; i++) {
+        struct apitest_resp *r = api_get(env->srv, "/v2.0/journal_entries?"
+                                         "state=pending&driver=odl");
+        assert_status(r, 200);
+        yajl_val list = jpath(r->json, "journal_entries");
+        for (size_t j = 0; YAJL_IS_ARRAY(list) && j < list->u.array.len;
+             j++) {
+            backed_off |= jint(list->u.array.values[j], "attempts") >= 1;
+        }
+        apitest_resp_free(r);
+        sleep_ms(20);
+    }
+    assert_true(backed_off);
+    sleep_ms(300);
+
+    peer_spawn(env->peer, port);
+    int64_t start = now_ms();
+    wait_converged(env, 10000);
+    int64_t took = now_ms() - start;
+    print_message("converged %" PRId64 " ms after the controller came back "
+                  "(back-off 60 s, health interval 100 ms)\n", took);
+    assert_true(took < 5000);
+
+    free(ifport);
+    free(router);
+    free(net);
+    free(subnet);
+    env_stop(env);
+}
+
 int
 main(void)
 {
@@ -1770,6 +2227,9 @@ main(void)
         cmocka_unit_test(test_timeout_replay),
         cmocka_unit_test(test_mixed),
         cmocka_unit_test(test_retry_count),
+        cmocka_unit_test(test_l2_mech),
+        cmocka_unit_test(test_l2_stream),
+        cmocka_unit_test(test_health_wakes_backoff),
     };
     curl_global_init(CURL_GLOBAL_DEFAULT);
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

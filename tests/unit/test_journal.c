@@ -75,6 +75,7 @@ static struct {
     size_t n_scripts;
     int delay_ms;
     bool lost_state;
+    bool unhealthy;             /* health() answers false */
     int syncs;
     size_t synced_routers;
     int64_t sync_ms;
@@ -108,6 +109,7 @@ fake_reset(void)
     fake.n_scripts = 0;
     fake.delay_ms = 0;
     fake.lost_state = false;
+    fake.unhealthy = false;
     fake.syncs = 0;
     fake.synced_routers = 0;
     fake.sync_ms = 0;
@@ -244,8 +246,9 @@ fake_health(void *state, bool *lost_state, char *msg, size_t msg_size)
 {
     pthread_mutex_lock(&fake.mutex);
     *lost_state = fake.lost_state;
+    bool healthy = !fake.unhealthy;
     pthread_mutex_unlock(&fake.mutex);
-    return true;
+    return healthy;
 }
 
 static const struct hadron_l3_driver_class fake_class = {
@@ -747,6 +750,61 @@ test_retry_backoff(void **state)
     assert_int_equal(fake.n_statuses, 1);
     assert_string_equal(fake.statuses[0].status, "ACTIVE");
     assert_int_equal(fake.statuses[0].revision, 7);
+}
+
+/* A row backed off for a minute while health() said bad is applied as
+ * soon as health() says good again, and so is the row queued behind it;
+ * a row of the same driver backed off while health() stays good keeps its
+ * back-off. */
+static void
+test_health_wakes_backoff(void **state)
+{
+    struct fixture *f = *state;
+
+    start(f, NULL, "retry_backoff_initial_ms = 60000\n"
+          "retry_backoff_max = 120\nhealth_interval_ms = 50\n"
+          "poll_interval_ms = 1000\n");
+    pthread_mutex_lock(&fake.mutex);
+    fake.unhealthy = true;
+    pthread_mutex_unlock(&fake.mutex);
+    fake_script("fip-h", 1, false);
+    int64_t seq = record(f, "fake", "floatingip", "update", "fip-h",
+                         "router-h", 1);
+    int64_t behind = record(f, "fake", "floatingip", "update", "fip-h2",
+                            "router-h", 2);
+    journal_wake();
+    for (int i = 0; i < 500 && times_applied(seq) < 1; i++) {
+        usleep(10 * 1000);
+    }
+    assert_int_equal(times_applied(seq), 1);
+    usleep(200 * 1000);         /* health() asked while bad */
+    assert_int_equal(times_applied(seq), 1);
+    assert_int_equal(times_applied(behind), 0);
+
+    pthread_mutex_lock(&fake.mutex);
+    fake.unhealthy = false;
+    pthread_mutex_unlock(&fake.mutex);
+    int64_t back = now_ms();
+    wait_idle(f);
+    int64_t took = fake.applies[applied_at(behind)].ms - back;
+    print_message("applied %" PRId64 " ms after health() turned good "
+                  "(back-off 60 s, health interval 50 ms)\n", took);
+    assert_true(took < 1000);
+    assert_int_equal(times_applied(seq), 2);
+    struct journal_row row = get_row(f, seq);
+    assert_int_equal(row.state, JOURNAL_COMPLETED);
+    journal_row_destroy(&row);
+
+    /* Healthy all along: the back-off holds. */
+    fake_script("fip-k", 1, false);
+    seq = record(f, "fake", "floatingip", "update", "fip-k", "router-k", 1);
+    journal_wake();
+    for (int i = 0; i < 500 && times_applied(seq) < 1; i++) {
+        usleep(10 * 1000);
+    }
+    usleep(300 * 1000);
+    assert_int_equal(times_applied(seq), 1);
+    assert_int_equal(row_state(f, seq), JOURNAL_PENDING);
 }
 
 /* FAILED: the row fails with the driver's reason, the resource goes ERROR,
@@ -1272,6 +1330,7 @@ main(void)
         T(test_parallel_routers),
         T(test_chain_retry_mid_batch),
         T(test_retry_backoff),
+        T(test_health_wakes_backoff),
         T(test_permanent_failure),
         T(test_replay_after_crash),
         T(test_stale_claim_taken_back),

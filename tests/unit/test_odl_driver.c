@@ -15,6 +15,11 @@
  *     are RETRY; bad credentials FAILED with the controller's answer;
  *   - retry_count: an entry answered 500 is retried retry_count times and
  *     then FAILED (networking-odl's count); 503s never count;
+ *   - L2 entries (resource network/subnet/port, the document one network
+ *     as core/l3_mech.c journals them): a touched network goes whole to
+ *     the controller, a router's port only once its router is there; a
+ *     deleted port goes; an untouched network leaves with its subnets and
+ *     ports, RETRY while a router's gateway still holds it;
  *   - TLS: the peer behind a real TLS server (socat with a certificate the
  *     test makes with openssl): https with ca_file that certificate works,
  *     with another CA no answer comes (RETRY). */
@@ -476,6 +481,128 @@ test_health_sync_apply(void **state)
     free(d3);
 }
 
+/* The document of an L2 entry for NET: touched or not, with SUB, the
+ * interface port of R1 and (if 'vm') VM_PORT. */
+static char *
+net_doc(bool touched, bool vm)
+{
+    if (!touched) {
+        return xstrdup("{\"network_id\": \"" NET "\", \"touched\": false, "
+                       "\"l2\": {\"networks\": [], \"subnets\": [], "
+                       "\"ports\": [], \"journaled\": true}}");
+    }
+    return xasprintf(
+        "{\"network_id\": \"" NET "\", \"touched\": true, \"l2\": {"
+        "\"networks\": [{\"id\": \"" NET "\", \"name\": \"int\", "
+        "\"project_id\": \"p1\"}], "
+        "\"subnets\": [{\"id\": \"" SUB "\", \"network_id\": \"" NET "\", "
+        "\"cidr\": \"10.0.0.0/24\", \"project_id\": \"p1\"}], "
+        "\"ports\": [{\"id\": \"" IF_PORT "\", \"network_id\": \"" NET "\", "
+        "\"device_owner\": \"network:router_interface\", \"device_id\": \""
+        R1 "\", \"fixed_ips\": [{\"subnet_id\": \"" SUB "\", "
+        "\"ip_address\": \"10.0.0.1\"}]}%s], \"journaled\": true}}",
+        vm ? ", {\"id\": \"" VM_PORT "\", \"network_id\": \"" NET "\", "
+             "\"device_owner\": \"compute:nova\", \"device_id\": \"vm\", "
+             "\"fixed_ips\": [{\"subnet_id\": \"" SUB "\", "
+             "\"ip_address\": \"10.0.0.5\"}]}" : "");
+}
+
+static enum hadron_l3_result
+apply_l2(const struct l3_provider *p, const char *resource,
+         const char *operation, const char *id, const char *network_id,
+         const char *router, char *msg, size_t size)
+{
+    static int64_t seq = 1000000;
+    char *data = xasprintf("{\"id\": \"%s\", \"network_id\": \"%s\"}", id,
+                           network_id);
+    struct hadron_l3_entry e = {
+        .seq = ++seq, .resource = resource, .operation = operation,
+        .resource_id = id, .router_id = network_id, .revision = 1,
+        .data = data, .router = router,
+    };
+    msg[0] = '\0';
+    enum hadron_l3_result result = l3_provider_apply(p, &e, msg, size);
+    free(data);
+    return result;
+}
+
+static void
+expect_held(const char *plural, const char *ids)
+{
+    char *t = held(plural);
+    assert_string_equal(t, ids);
+    free(t);
+}
+
+static void
+test_l2_entries(void **state)
+{
+    char msg[512];
+
+    yajl_tree_free(peer("POST", "/_peer/reset", NULL));
+    const struct l3_provider *p = odl_provider(NULL);
+    assert_int_equal(l3_provider_sync_all(p, NULL, 0, msg, sizeof msg),
+                     HADRON_L3_OK);
+
+    /* A VM port on a touched network: the network whole, but the
+     * interface port of R1, which is not on the controller yet. */
+    char *d = net_doc(true, true);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(apply_l2(p, "port", "create", VM_PORT, NET, d, msg,
+                                  sizeof msg), HADRON_L3_OK);
+        expect_held("networks", NET " " ODL_CANARY_NETWORK_ID);
+        expect_held("subnets", SUB);
+        expect_held("ports", VM_PORT);
+    }
+
+    /* R1 there: the next entry of the network sends its port. */
+    yajl_tree_free(peer("POST", NB "/routers", "{\"router\": {\"id\": \""
+                        R1 "\", \"name\": \"r1\"}}"));
+    assert_int_equal(apply_l2(p, "network", "update", NET, NET, d, msg,
+                              sizeof msg), HADRON_L3_OK);
+    expect_held("ports", IF_PORT " " VM_PORT);
+    free(d);
+
+    /* The VM port deleted. */
+    d = net_doc(true, false);
+    assert_int_equal(apply_l2(p, "port", "delete", VM_PORT, NET, d, msg,
+                              sizeof msg), HADRON_L3_OK);
+    expect_held("ports", IF_PORT);
+    free(d);
+
+    /* The last interface gone: the network leaves whole. */
+    d = net_doc(false, false);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(apply_l2(p, "port", "delete", IF_PORT, NET, d, msg,
+                                  sizeof msg), HADRON_L3_OK);
+        expect_held("networks", ODL_CANARY_NETWORK_ID);
+        expect_held("subnets", "");
+        expect_held("ports", "");
+    }
+    free(d);
+
+    /* A network a router's gateway still holds on the controller: RETRY
+     * until that router's own entry moves it. */
+    d = net_doc(true, false);
+    assert_int_equal(apply_l2(p, "network", "create", NET, NET, d, msg,
+                              sizeof msg), HADRON_L3_OK);
+    free(d);
+    yajl_tree_free(peer("PUT", NB "/routers/" R1, "{\"router\": {\"id\": \""
+                        R1 "\", \"external_gateway_info\": {\"network_id\": "
+                        "\"" NET "\"}}}"));
+    d = net_doc(false, false);
+    assert_int_equal(apply_l2(p, "network", "update", NET, NET, d, msg,
+                              sizeof msg), HADRON_L3_RETRY);
+    assert_non_null(strstr(msg, "in use"));
+    expect_held("ports", "");
+    yajl_tree_free(peer("PUT", NB "/routers/" R1, "{\"router\": {\"id\": \""
+                        R1 "\", \"external_gateway_info\": null}}"));
+    assert_int_equal(apply_l2(p, "network", "update", NET, NET, d, msg,
+                              sizeof msg), HADRON_L3_OK);
+    expect_held("networks", ODL_CANARY_NETWORK_ID);
+    free(d);
+}
+
 static void
 test_answers(void **state)
 {
@@ -773,6 +900,7 @@ main(void)
         cmocka_unit_test_teardown(test_options, registry_teardown),
         cmocka_unit_test_teardown(test_health_sync_apply, registry_teardown),
         cmocka_unit_test_teardown(test_answers, registry_teardown),
+        cmocka_unit_test_teardown(test_l2_entries, registry_teardown),
         cmocka_unit_test_teardown(test_retry_count, registry_teardown),
         cmocka_unit_test_teardown(test_tls, tls_teardown),
     };
