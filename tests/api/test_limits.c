@@ -12,9 +12,7 @@
  *   byte at a time are closed within client_header_timeout, while a normal
  *   client is served fast all along and an idle keep-alive connection is
  *   not cut. */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -422,19 +420,6 @@ test_string_lengths(void **state)
 #define N_TRICKLERS 64
 #define HEADER_TIMEOUT 2        /* s, the server's client_header_timeout */
 
-static int
-connect_to(const struct apitest_server *srv)
-{
-    struct sockaddr_in sin = { .sin_family = AF_INET,
-                               .sin_port = htons(srv->port) };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *) &sin, sizeof sin), 0);
-    return fd;
-}
-
 /* Sends all of 's' on 'fd' and reads one answer (up to its body's first
  * bytes); returns its status line's code, or -1. */
 static int
@@ -482,13 +467,13 @@ test_slow_loris(void **state)
 
     /* A keep-alive connection that answers, then idles past the deadline
      * (the idle timeout's business, not the header deadline's). */
-    int idle = connect_to(srv);
+    int idle = apitest_connect(srv);
     static const char get[] = "GET /v2.0/networks HTTP/1.1\r\nHost: x\r\n\r\n";
     assert_int_equal(raw_request(idle, get), 200);
 
     uint64_t start = time_monotonic_usec();
     for (int i = 0; i < N_TRICKLERS; i++) {
-        fds[i] = connect_to(srv);
+        fds[i] = apitest_connect(srv);
         closed_at[i] = -1;
         assert_int_equal(send(fds[i], head, sizeof head - 1, MSG_NOSIGNAL),
                          (ssize_t) sizeof head - 1);
