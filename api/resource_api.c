@@ -182,7 +182,8 @@ parse_list_query(const struct api_request *req, const struct resource_def *def,
 {
     size_t n_keys = 0, n_dirs = 0;
     bool is_admin = req->auth.is_admin;
-    size_t max_values = req->cfg ? req->cfg->max_filter_values : SIZE_MAX;
+    size_t max_values = req->cfg ? (size_t) req->cfg->max_filter_values
+                                 : SIZE_MAX;
     int max_limit = req->cfg ? req->cfg->pagination_max_limit : -1;
 
     memset(q, 0, sizeof *q);
