@@ -19,6 +19,7 @@
 
 #include "api/json.h"
 #include "api/request.h"
+#include "core/config.h"
 #include "core/journal.h"
 #include "core/neutron_error.h"
 #include "core/util.h"
@@ -139,6 +140,11 @@ list_entries(struct api_request *req, const void *aux)
         }
     }
 
+    /* [DEFAULT] pagination_max_limit caps pages as for every list. */
+    if (req->cfg->pagination_max_limit > 0
+        && (!f.limit || f.limit > (size_t) req->cfg->pagination_max_limit)) {
+        f.limit = req->cfg->pagination_max_limit;
+    }
     error = journal_query(req->db, &f, &rows, &n);
     if (error) {
         goto out;

@@ -1,7 +1,8 @@
 /* api/json.h: JSON in and out of the API, on yajl.
  *
- * Input: json_parse() refuses documents nested deeper than a limit before
- * yajl builds a tree, so hostile nesting costs one linear scan.  Output:
+ * Input: json_parse() refuses documents nested deeper than a limit, or
+ * holding more elements than a limit, before yajl builds a tree, so hostile
+ * nesting or bulk costs one linear scan.  Output:
  * thin helpers over yajl_gen that keep handlers short. */
 #ifndef HADRON_JSON_H
 #define HADRON_JSON_H 1
@@ -19,6 +20,13 @@ struct neutron_error;
  * NULL; otherwise returns a MalformedRequestBody error. */
 struct neutron_error *json_parse(const char *text, size_t len, int max_depth,
                                  yajl_val *out);
+
+/* Like json_parse(), and also refuses with 413 a text of more than
+ * 'max_tokens' elements (objects, arrays, strings (member keys too) and
+ * scalars), before yajl allocates any of them. */
+struct neutron_error *json_parse_limited(const char *text, size_t len,
+                                         int max_depth, long max_tokens,
+                                         yajl_val *out);
 
 
 /* Output. */

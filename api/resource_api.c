@@ -2,6 +2,7 @@
 #include "api/resource_api.h"
 
 #include <event2/http.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -10,6 +11,7 @@
 #include "api/json.h"
 #include "core/jsonv.h"
 #include "api/request.h"
+#include "core/config.h"
 #include "core/context.h"
 #include "core/log.h"
 #include "core/neutron_error.h"
@@ -127,13 +129,18 @@ bad_request(const char *fmt, const char *arg)
     return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest", "%s", msg);
 }
 
-/* Splits a comma-separated list into new strings appended to '*list'. */
-static void
-split_commas(const char *s, char ***list, size_t *n)
+/* Splits a comma-separated list into new strings appended to '*list'.
+ * Returns false, leaving the list at 'max' strings, if it would grow past
+ * 'max'. */
+static bool
+split_commas(const char *s, char ***list, size_t *n, size_t max)
 {
     const char *p = s;
     while (*p) {
         size_t len = strcspn(p, ",");
+        if (len && *n >= max) {
+            return false;
+        }
         if (len) {
             *list = xrealloc(*list, (*n + 1) * sizeof **list);
             (*list)[(*n)++] = xstrndup(p, len);
@@ -143,6 +150,15 @@ split_commas(const char *s, char ***list, size_t *n)
             p++;
         }
     }
+    return true;
+}
+
+static struct neutron_error *
+too_many_values(const char *filter, size_t max)
+{
+    return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
+                                "Too many values for filter %.100s: at most "
+                                "%zu are allowed.", filter, max);
 }
 
 static struct list_filter *
@@ -166,6 +182,9 @@ parse_list_query(const struct api_request *req, const struct resource_def *def,
 {
     size_t n_keys = 0, n_dirs = 0;
     bool is_admin = req->auth.is_admin;
+    size_t max_values = req->cfg ? (size_t) req->cfg->max_filter_values
+                                 : SIZE_MAX;
+    int max_limit = req->cfg ? req->cfg->pagination_max_limit : -1;
 
     memset(q, 0, sizeof *q);
     memset(sel, 0, sizeof *sel);
@@ -210,13 +229,21 @@ parse_list_query(const struct api_request *req, const struct resource_def *def,
             }
             q->sorts[n_dirs++].desc = !strcasecmp(v, "desc");
         } else if (!strcmp(k, "tags")) {
-            split_commas(v, &q->tags, &q->n_tags);
+            if (!split_commas(v, &q->tags, &q->n_tags, max_values)) {
+                return too_many_values(k, max_values);
+            }
         } else if (!strcmp(k, "tags-any")) {
-            split_commas(v, &q->tags_any, &q->n_tags_any);
+            if (!split_commas(v, &q->tags_any, &q->n_tags_any, max_values)) {
+                return too_many_values(k, max_values);
+            }
         } else if (!strcmp(k, "not-tags")) {
-            split_commas(v, &q->not_tags, &q->n_not_tags);
+            if (!split_commas(v, &q->not_tags, &q->n_not_tags, max_values)) {
+                return too_many_values(k, max_values);
+            }
         } else if (!strcmp(k, "not-tags-any")) {
-            split_commas(v, &q->not_tags_any, &q->n_not_tags_any);
+            if (!split_commas(v, &q->not_tags_any, &q->n_not_tags_any, max_values)) {
+                return too_many_values(k, max_values);
+            }
         } else {
             idx = resource_attr_index(def, k);
             if (idx < 0 || !(def->attrs[idx].flags & AF_FILTER)
@@ -225,6 +252,9 @@ parse_list_query(const struct api_request *req, const struct resource_def *def,
                                    k);
             }
             struct list_filter *f = find_filter(q, idx);
+            if (f->n_values >= max_values) {
+                return too_many_values(k, max_values);
+            }
             f->values = xrealloc(f->values,
                                  (f->n_values + 1) * sizeof *f->values);
             f->values[f->n_values++] = xstrdup(v);
@@ -235,6 +265,11 @@ parse_list_query(const struct api_request *req, const struct resource_def *def,
                            "must be same");
     }
     q->n_sorts = n_keys;
+    /* As Neutron's pagination_max_limit: no limit, limit=0 or one over the
+     * cap all mean the cap; the answer then links to the next page. */
+    if (max_limit > 0 && (!q->limit || q->limit > (size_t) max_limit)) {
+        q->limit = max_limit;
+    }
     return NULL;
 }
 
@@ -279,6 +314,19 @@ add_link(yajl_gen g, struct api_request *req, const struct resource_def *def,
     json_kv_str(g, "rel", rel);
     yajl_gen_map_close(g);
     sql_destroy(&url);
+}
+
+/* True if the query of 'req' asks for pages: a limit other than 0. */
+static bool
+limit_given(const struct api_request *req)
+{
+    for (size_t i = 0; i < req->n_query; i++) {
+        if (!strcmp(req->query[i].key, "limit")
+            && strcmp(req->query[i].value, "0")) {
+            return true;
+        }
+    }
+    return false;
 }
 
 /* ---- Handlers ---- */
@@ -333,31 +381,31 @@ handle_list(struct api_request *req, const struct resource_def *def)
     }
     yajl_gen_array_close(g);
     if (q.limit) {
-        char key[128];
+        /* Forward: "next" when rows remain, "previous" when a marker was
+         * given; backward the other way round. */
+        bool more_after = q.page_reverse ? q.marker != NULL : list.more;
+        bool more_before = q.page_reverse ? list.more : q.marker != NULL;
         int id = resource_attr_index(def, "id");
-        snprintf(key, sizeof key, "%s_links", def->plural);
-        json_key(g, key);
-        yajl_gen_array_open(g);
-        if (list.n) {
-            const char *first = value_str(&list.objs[0]->v[id]);
-            const char *last = value_str(&list.objs[list.n - 1]->v[id]);
-            if (!q.page_reverse) {
-                if (list.more) {
-                    add_link(g, req, def, "next", last, false);
-                }
-                if (q.marker) {
-                    add_link(g, req, def, "previous", first, true);
-                }
-            } else {
-                if (q.marker) {
-                    add_link(g, req, def, "next", last, false);
-                }
-                if (list.more) {
-                    add_link(g, req, def, "previous", first, true);
-                }
+        char key[128];
+
+        more_after &= list.n > 0;
+        more_before &= list.n > 0;
+        /* A client that asked for pages always gets the links array; one
+         * cut only by pagination_max_limit gets it when there is more. */
+        if (limit_given(req) || more_after || more_before) {
+            snprintf(key, sizeof key, "%s_links", def->plural);
+            json_key(g, key);
+            yajl_gen_array_open(g);
+            if (more_after) {
+                add_link(g, req, def, "next",
+                         value_str(&list.objs[list.n - 1]->v[id]), false);
             }
+            if (more_before) {
+                add_link(g, req, def, "previous",
+                         value_str(&list.objs[0]->v[id]), true);
+            }
+            yajl_gen_array_close(g);
         }
-        yajl_gen_array_close(g);
     }
     yajl_gen_map_close(g);
 out:
@@ -553,6 +601,12 @@ handle_create(struct api_request *req, const struct resource_def *def)
     a.n = bulk ? items->u.array.len : 1;
     if (bulk && !a.n) {
         return bad_request("%s", "Resources required");
+    }
+    if (a.n > (size_t) req->cfg->max_bulk_items) {
+        return neutron_error_create(NE_TOO_LARGE, NULL,
+                                    "A bulk request may create at most %d "
+                                    "%s, not %zu.", req->cfg->max_bulk_items,
+                                    def->plural, a.n);
     }
     a.bodies = xcalloc(a.n, sizeof *a.bodies);
     a.results = xcalloc(a.n, sizeof *a.results);

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/listener.h>
 #include <evhtp/evhtp.h>
@@ -184,6 +185,15 @@ api_parse_query(struct api_request *req, const char *raw)
                 return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
                                             "Malformed query string");
             }
+            if (req->cfg && req->n_query
+                            >= (size_t) req->cfg->max_query_params) {
+                free(key);
+                free(value);
+                return neutron_error_create(
+                    NE_BAD_REQUEST, "HTTPBadRequest", "Too many query "
+                    "parameters: at most %d are allowed in one request.",
+                    req->cfg->max_query_params);
+            }
             req->query = xrealloc(req->query,
                                   (req->n_query + 1) * sizeof *req->query);
             req->query[req->n_query].key = key;
@@ -315,8 +325,10 @@ prepare_request(struct api_server *srv, evhtp_request_t *r,
             skip++;
         }
         if (skip < body_len) {
-            error = json_parse(text, body_len, srv->cfg->max_json_depth,
-                               &req->body);
+            error = json_parse_limited(text, body_len,
+                                       srv->cfg->max_json_depth,
+                                       srv->cfg->max_json_elements,
+                                       &req->body);
             if (error) {
                 return error;
             }
@@ -467,6 +479,91 @@ handle_request(evhtp_request_t *r, void *arg)
     __atomic_sub_fetch(&srv->in_flight, 1, __ATOMIC_SEQ_CST);
 }
 
+/* A request's line and headers must all arrive within
+ * client_header_timeout seconds of its first byte (nginx's
+ * client_header_timeout): the idle timeout alone never cuts a client that
+ * sends one byte a second.  Each connection has a guard whose timer ticks
+ * every eighth of the deadline and watches the request being read, so a
+ * trickling client is closed within 9/8 of the deadline.  evhtp allocates
+ * c->request at a request's first byte and frees it after the answer (or
+ * with the connection); on_headers marks the request whose headers are
+ * all in, on_request_fini forgets it. */
+struct conn_guard {
+    struct api_server *srv;
+    evhtp_connection_t *conn;
+    struct event *tick;             /* NULL: no deadline */
+    evhtp_request_t *watched;       /* request seen being read, or NULL */
+    uint64_t watched_since;         /* when first seen (monotonic usec) */
+    evhtp_request_t *headers_done;  /* request whose headers are all in */
+};
+
+static void
+guard_tick(evutil_socket_t fd, short what, void *guard_)
+{
+    struct conn_guard *g = guard_;
+    evhtp_request_t *r = g->conn->request;
+    uint64_t now = time_monotonic_usec();
+
+    if (!r || r == g->headers_done) {
+        g->watched = NULL;
+    } else if (r != g->watched) {
+        g->watched = r;
+        g->watched_since = now;
+    } else if (now - g->watched_since
+               >= (uint64_t) g->srv->cfg->client_header_timeout * 1000000) {
+        LOG_RL(LOG_LEVEL_WARN, "api", "closing a connection: request "
+               "headers not complete after %d s (client_header_timeout)",
+               g->srv->cfg->client_header_timeout);
+        evhtp_connection_free(g->conn);     /* frees 'g' (on_conn_fini) */
+    }
+}
+
+static struct conn_guard *
+guard_create(struct api_server *srv, evhtp_connection_t *c)
+{
+    struct conn_guard *g = xzalloc(sizeof *g);
+    int timeout = srv->cfg->client_header_timeout;
+
+    g->srv = srv;
+    g->conn = c;
+    if (timeout > 0) {
+        uint64_t usec = (uint64_t) timeout * 1000000 / 8;
+        struct timeval tv = { .tv_sec = usec / 1000000,
+                              .tv_usec = usec % 1000000 };
+        g->tick = event_new(c->evbase, -1, EV_PERSIST, guard_tick, g);
+        event_add(g->tick, &tv);
+    }
+    return g;
+}
+
+static void
+guard_destroy(struct conn_guard *g)
+{
+    if (g) {
+        /* evhtp frees the connection's request after its fini hook: that
+         * request's fini must not reach 'g'. */
+        evhtp_connection_unset_hook(g->conn, evhtp_hook_on_request_fini);
+        if (g->tick) {
+            event_free(g->tick);
+        }
+        free(g);
+    }
+}
+
+static evhtp_res
+on_request_fini(evhtp_request_t *r, void *guard_)
+{
+    struct conn_guard *g = guard_;
+
+    if (g->headers_done == r) {
+        g->headers_done = NULL;
+    }
+    if (g->watched == r) {
+        g->watched = NULL;
+    }
+    return EVHTP_RES_OK;
+}
+
 /* Discards a refused request body as it arrives. */
 static evhtp_res
 drain_body(evhtp_request_t *r, struct evbuffer *buf, void *arg)
@@ -481,10 +578,13 @@ drain_body(evhtp_request_t *r, struct evbuffer *buf, void *arg)
 #define REFUSED_BODY_CAP (64 * 1024 * 1024)
 
 static evhtp_res
-check_content_length(evhtp_request_t *r, evhtp_headers_t *hdr, void *arg)
+check_content_length(evhtp_request_t *r, evhtp_headers_t *hdr, void *guard_)
 {
-    struct api_server *srv = arg;
+    struct conn_guard *g = guard_;
+    struct api_server *srv = g->srv;
     uint64_t len = evhtp_request_content_len(r);
+
+    g->headers_done = r;
 
     if (len > (uint64_t) srv->cfg->max_request_body_size) {
         evhtp_request_set_hook(r, evhtp_hook_on_read, (evhtp_hook) drain_body,
@@ -540,9 +640,12 @@ forget_connection(struct api_server *srv, evhtp_connection_t *c)
 }
 
 static evhtp_res
-on_connection_fini(evhtp_connection_t *c, void *arg)
+on_connection_fini(evhtp_connection_t *c, void *guard_)
 {
-    forget_connection(arg, c);
+    struct conn_guard *g = guard_;
+
+    forget_connection(g->srv, c);
+    guard_destroy(g);
     return EVHTP_RES_OK;
 }
 
@@ -561,10 +664,13 @@ on_accept(evhtp_connection_t *c, void *arg)
     pthread_mutex_unlock(&srv->conns_mutex);
     evhtp_connection_set_hook(c, evhtp_hook_on_header,
                               (evhtp_hook) check_header, arg);
+    struct conn_guard *g = guard_create(srv, c);
     evhtp_connection_set_hook(c, evhtp_hook_on_headers,
-                              (evhtp_hook) check_content_length, arg);
+                              (evhtp_hook) check_content_length, g);
+    evhtp_connection_set_hook(c, evhtp_hook_on_request_fini,
+                              (evhtp_hook) on_request_fini, g);
     evhtp_connection_set_hook(c, evhtp_hook_on_connection_fini,
-                              (evhtp_hook) on_connection_fini, arg);
+                              (evhtp_hook) on_connection_fini, g);
     return EVHTP_RES_OK;
 }
 
@@ -581,9 +687,7 @@ close_connection_cb(evthr_t *thr, void *arg, void *shared)
     struct close_job *job = arg;
 
     if (forget_connection(job->srv, job->conn)) {
-        evhtp_connection_set_hook(job->conn, evhtp_hook_on_connection_fini,
-                                  NULL, NULL);
-        evhtp_connection_free(job->conn);
+        evhtp_connection_free(job->conn);   /* its fini frees its guard */
     }
     free(job);
 }

@@ -102,6 +102,19 @@ static const struct opt opts[] = {
     O("journal", "coalesce_us", OPT_INT, journal_coalesce_us, "2000", 0,
       100000),
     O("journal", "batch_size", OPT_INT, journal_batch_size, "64", 1, 1000),
+    /* Limits on one request (issue 9, "Limits that hold"). */
+    O("DEFAULT", "pagination_max_limit", OPT_INT, pagination_max_limit,
+      "1000", -1, 1 << 30),
+    O("DEFAULT", "max_query_params", OPT_INT, max_query_params, "1000", 1,
+      100000),
+    O("DEFAULT", "max_filter_values", OPT_INT, max_filter_values, "500", 1,
+      100000),
+    O("DEFAULT", "max_json_elements", OPT_INT, max_json_elements, "100000",
+      16, 1 << 30),
+    O("DEFAULT", "max_bulk_items", OPT_INT, max_bulk_items, "1000", 1,
+      1000000),
+    O("DEFAULT", "client_header_timeout", OPT_INT, client_header_timeout,
+      "60", 0, 86400),
 };
 
 static void

@@ -92,6 +92,18 @@ struct config {
     int journal_batch_size;             /* rows (of distinct routers) per
                                          * claim */
 
+    /* [DEFAULT] limits on one request (api/). */
+    int pagination_max_limit;       /* rows per list page at most; a list
+                                     * without limit= gets this many and a
+                                     * "next" link; -1 or 0 = no cap */
+    int max_query_params;           /* query parameters in one URL */
+    int max_filter_values;          /* values of one filter (repeats, or
+                                     * the comma-separated tags lists) */
+    int max_json_elements;          /* JSON values in one request body */
+    int max_bulk_items;             /* resources in one bulk create */
+    int client_header_timeout;      /* s from a request's first byte to its
+                                     * last header; 0 = no deadline */
+
     /* [service_providers] service_provider lines, in order (parsed by
      * flavors/registry.c; none = "L3_ROUTER_NAT:noop:noop:default"). */
     struct config_list service_providers;

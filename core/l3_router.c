@@ -1013,11 +1013,14 @@ l3_journal__(const struct op_ctx *ctx, const struct l3_provider *provider,
 
 /* ---- What the operations read ---- */
 
+/* Room for any project_id the API takes: 255 characters of UTF-8. */
+#define PROJECT_ID_SIZE (255 * 4 + 1)
+
 /* A router's own columns that its API object does not show, and its
  * provider. */
 struct router_state {
     char id[UUID_STR_LEN];
-    char project_id[256];
+    char project_id[PROJECT_ID_SIZE];
     char gw_port_id[UUID_STR_LEN];      /* "" = no gateway */
     char gw_network_id[UUID_STR_LEN];
     bool enable_snat;
@@ -1135,7 +1138,7 @@ rports_load(struct db *db, const char *router_id, struct rport **out,
 struct subnet_info {
     char id[UUID_STR_LEN];
     char network_id[UUID_STR_LEN];
-    char project_id[256];
+    char project_id[PROJECT_ID_SIZE];
     int ip_version;
     char cidr[IPNET_STR_MAX];
     char gateway_ip[IPADDR_STR_MAX];    /* "" = none */

@@ -146,6 +146,20 @@ value_is_set(const struct value *v)
     return v->kind != VALUE_UNSET;
 }
 
+/* The number of characters of the UTF-8 text 's' (its bytes other than
+ * continuation bytes): Neutron's lengths count characters, as Python's
+ * len() of a str. */
+static int64_t
+utf8_length(const char *s)
+{
+    int64_t n = 0;
+
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        n += (*p & 0xc0) != 0x80;
+    }
+    return n;
+}
+
 /* "Invalid input for operation: ..." as neutron-lib's InvalidInput. */
 static struct neutron_error *invalid_input(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -247,10 +261,19 @@ resource_convert_text(const struct attr_def *attr, const char *text,
     }
     case AT_STRING: {
         int64_t max = attr->max ? attr->max : 255;
-        if ((int64_t) strlen(text) > max) {
+        if (utf8_length(text) > max) {
             char reason[400];
+            /* Quote at most 200 bytes, cut between characters. */
+            size_t quoted = strlen(text);
+            if (quoted > 200) {
+                quoted = 200;
+                while (quoted && (text[quoted] & 0xc0) == 0x80) {
+                    quoted--;
+                }
+            }
             snprintf(reason, sizeof reason,
-                     "'%.200s' exceeds maximum length of %lld", text,
+                     "'%.*s' exceeds maximum length of %lld", (int) quoted,
+                     text,
                      (long long) max);
             return invalid_attr(attr, reason);
         }

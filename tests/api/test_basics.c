@@ -293,19 +293,6 @@ test_header_limits(void **state)
     apitest_resp_free(r);
 }
 
-static int
-connect_to(const struct apitest_server *srv)
-{
-    struct sockaddr_in sin = { .sin_family = AF_INET,
-                               .sin_port = htons(srv->port) };
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_true(fd >= 0);
-    assert_int_equal(connect(fd, (struct sockaddr *) &sin, sizeof sin), 0);
-    return fd;
-}
-
 static double
 now_s(void)
 {
@@ -327,7 +314,7 @@ test_slow_client_timeout(void **state)
     double start = now_s();
 
     for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
-        fds[i] = connect_to(srv);
+        fds[i] = apitest_connect(srv);
         assert_int_equal(send(fds[i], partial, strlen(partial), MSG_NOSIGNAL),
                          (ssize_t) strlen(partial));
     }

@@ -545,6 +545,199 @@ test_bulk_create(void **state)
     apitest_resp_free(r);
 }
 
+/* ---- Limits that hold (issue 9) ---- */
+
+static int
+setup_limits(void **state)
+{
+    *state = apitest_server_start("[DEFAULT]\n"
+                                  "pagination_max_limit = 4\n"
+                                  "max_query_params = 12\n"
+                                  "max_filter_values = 3\n"
+                                  "max_json_elements = 60\n"
+                                  "max_bulk_items = 3\n");
+    return 0;
+}
+
+/* GETs 'path' as P1, expects 200 and 'n' networks; returns the answer. */
+static struct apitest_resp *
+get_page(struct apitest_server *srv, const char *path, size_t n)
+{
+    struct apitest_resp *r = api_call(srv, "GET", path, P1, NULL);
+    assert_status(r, 200);
+    if (jlen(r->json, "networks") != n) {
+        fail_msg("GET %s: %zu networks, expected %zu: %s", path,
+                 jlen(r->json, "networks"), n, r->body);
+    }
+    return r;
+}
+
+static void
+test_limit_cap(void **state)
+{
+    struct apitest_server *srv = *state;
+    char *ids[10];
+
+    for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+        char name[16];
+        snprintf(name, sizeof name, "c%zu", i);
+        ids[i] = make_net(srv, P1, name, NULL);
+    }
+
+    /* No limit, limit=0 and a limit over the cap all give the cap and a
+     * next link (Neutron's pagination_max_limit); a smaller one stands. */
+    static const struct { const char *path; size_t n; } firsts[] = {
+        { "/v2.0/networks", 4 }, { "/v2.0/networks?limit=0", 4 },
+        { "/v2.0/networks?limit=100", 4 }, { "/v2.0/networks?limit=2", 2 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(firsts); i++) {
+        struct apitest_resp *r = get_page(srv, firsts[i].path, firsts[i].n);
+        assert_non_null(find_link(r, "next"));
+        assert_null(find_link(r, "previous"));
+        apitest_resp_free(r);
+    }
+
+    /* Following the links gives every network exactly once, in order,
+     * also when sorted on another key. */
+    static const char *const starts[] = {
+        "/v2.0/networks", "/v2.0/networks?sort_key=name&sort_dir=desc",
+    };
+    for (size_t s = 0; s < ARRAY_SIZE(starts); s++) {
+        char path[1024], seen[10] = { 0 }, last_name[16] = "";
+        size_t total = 0, pages = 0;
+        str_copy(path, starts[s], sizeof path);
+        for (;;) {
+            struct apitest_resp *r = api_call(srv, "GET", path, P1, NULL);
+            assert_status(r, 200);
+            pages++;
+            for (size_t i = 0; i < jlen(r->json, "networks"); i++) {
+                char p[64];
+                snprintf(p, sizeof p, "networks/%zu/id", i);
+                const char *id = jstr(r->json, p);
+                size_t k = 0;
+                while (k < ARRAY_SIZE(ids) && strcmp(ids[k], id)) {
+                    k++;
+                }
+                assert_true(k < ARRAY_SIZE(ids));
+                assert_int_equal(seen[k]++, 0);
+                total++;
+                snprintf(p, sizeof p, "networks/%zu/name", i);
+                if (s == 1) {
+                    /* Descending by name. */
+                    assert_true(!*last_name
+                                || strcmp(jstr(r->json, p), last_name) < 0);
+                    str_copy(last_name, jstr(r->json, p), sizeof last_name);
+                }
+            }
+            const char *next = find_link(r, "next");
+            if (!next) {
+                apitest_resp_free(r);
+                break;
+            }
+            str_copy(path, link_path(next), sizeof path);
+            apitest_resp_free(r);
+            assert_true(pages < 10);
+        }
+        assert_int_equal(total, ARRAY_SIZE(ids));
+        assert_int_equal(pages, 3);
+    }
+
+    /* An answer the cap did not cut has no links. */
+    struct apitest_resp *r = get_page(srv, "/v2.0/networks?name=c3", 1);
+    assert_null(jpath(r->json, "networks_links"));
+    apitest_resp_free(r);
+
+    /* Bad limits: Neutron's 400. */
+    static const char *const bad[] = { "-1", "x", "1.5", "", "0x10" };
+    for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+        char path[64], text[96];
+        snprintf(path, sizeof path, "/v2.0/networks?limit=%s", bad[i]);
+        snprintf(text, sizeof text, "Limit must be an integer 0 or greater "
+                 "and not '%s'", bad[i]);
+        r = api_call(srv, "GET", path, P1, NULL);
+        assert_error_text(r, 400, NULL, text);
+        apitest_resp_free(r);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(ids); i++) {
+        free(ids[i]);
+    }
+}
+
+static void
+test_query_caps(void **state)
+{
+    struct apitest_server *srv = *state;
+    char path[512];
+    struct apitest_resp *r;
+
+    /* 12 query parameters pass, 13 do not. */
+    str_copy(path, "/v2.0/networks?fields=id", sizeof path);
+    for (int i = 1; i < 12; i++) {
+        strncat(path, "&fields=name", sizeof path - strlen(path) - 1);
+    }
+    r = api_call(srv, "GET", path, P1, NULL);
+    assert_status(r, 200);
+    apitest_resp_free(r);
+    strncat(path, "&fields=name", sizeof path - strlen(path) - 1);
+    r = api_call(srv, "GET", path, P1, NULL);
+    assert_error_text(r, 400, "HTTPBadRequest", "Too many query parameters");
+    apitest_resp_free(r);
+
+    /* 3 values of one filter pass, 4 do not; tag lists count alike. */
+    static const struct { const char *path; long status; } cases[] = {
+        { "/v2.0/networks?name=a&name=b&name=c", 200 },
+        { "/v2.0/networks?name=a&name=b&name=c&name=d", 400 },
+        { "/v2.0/networks?tags=a,b,c", 200 },
+        { "/v2.0/networks?tags=a,b,c,d", 400 },
+        { "/v2.0/networks?not-tags-any=a,b&not-tags-any=c,d", 400 },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+        r = api_call(srv, "GET", cases[i].path, P1, NULL);
+        if (cases[i].status == 200) {
+            assert_status(r, 200);
+        } else {
+            assert_error_text(r, 400, "HTTPBadRequest",
+                              "Too many values for filter");
+        }
+        apitest_resp_free(r);
+    }
+}
+
+static void
+test_body_caps(void **state)
+{
+    struct apitest_server *srv = *state;
+    char body[1024];
+    size_t n;
+
+    /* More than 60 JSON elements: 413 before anything is looked at. */
+    n = snprintf(body, sizeof body, "{\"network\": {\"name\": \"big\", "
+                 "\"bogus\": [");
+    for (int i = 0; i < 60; i++) {
+        n += snprintf(body + n, sizeof body - n, "%s1", i ? "," : "");
+    }
+    snprintf(body + n, sizeof body - n, "]}}");
+    struct apitest_resp *r = api_call(srv, "POST", "/v2.0/networks", P1,
+                                      body);
+    assert_error_text(r, 413, NULL, "more than 60 JSON elements");
+    apitest_resp_free(r);
+
+    /* A bulk create of 3 passes, of 4 is refused whole. */
+    r = api_call(srv, "POST", "/v2.0/networks", P1,
+                 "{\"networks\": [{\"name\": \"b1\"}, {\"name\": \"b2\"}, "
+                 "{\"name\": \"b3\"}]}");
+    assert_status(r, 201);
+    assert_int_equal(jlen(r->json, "networks"), 3);
+    apitest_resp_free(r);
+    r = api_call(srv, "POST", "/v2.0/networks", P1,
+                 "{\"networks\": [{\"name\": \"b4\"}, {\"name\": \"b4\"}, "
+                 "{\"name\": \"b4\"}, {\"name\": \"b4\"}]}");
+    assert_error_text(r, 413, NULL, "at most 3 networks, not 4");
+    apitest_resp_free(r);
+    r = get_page(srv, "/v2.0/networks?name=b4", 0);
+    apitest_resp_free(r);
+}
+
 int
 main(void)
 {
@@ -560,6 +753,12 @@ main(void)
         cmocka_unit_test_setup_teardown(test_tags, setup, teardown),
         cmocka_unit_test_setup_teardown(test_if_match, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bulk_create, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limit_cap, setup_limits,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_query_caps, setup_limits,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_body_caps, setup_limits,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
 /* tests/fuzz/fuzz_json.c: request bodies, as POST and PUT take them.
  *
- * The input is a JSON body: json_parse() with the default depth limit, then
- * resource_validate() of its "<singular>" member (or of each element of
- * "<plural>", as a bulk create) against every resource the API serves, for
- * create and update, as admin and as a project. */
+ * The input is a JSON body: json_parse_limited() with the default depth and
+ * element limits, then resource_validate() of its "<singular>" member (or
+ * of each element of "<plural>", as a bulk create) against every resource
+ * the API serves, for create and update, as admin and as a project. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -40,8 +40,8 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     yajl_val body;
-    struct neutron_error *e = json_parse((const char *) data, size, 32,
-                                         &body);
+    struct neutron_error *e = json_parse_limited((const char *) data, size,
+                                                 32, 100000, &body);
     if (e) {
         neutron_error_destroy(e);
         return 0;

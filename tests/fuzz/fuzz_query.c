@@ -2,7 +2,8 @@
  *
  * The input is a raw query string (up to its first NUL): the server's
  * decoder api_parse_query(), then the list-query parser of every resource
- * (filters, fields, sort, paging, tags), as admin and as a project, and the
+ * (filters, fields, sort, paging, tags) under the default limits of
+ * core/config.c, as admin and as a project, and the
  * conversion of each filter value to its attribute's type, as store_list()
  * does. */
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include "api/request.h"
 #include "api/resource_api.h"
 #include "api/server.h"
+#include "core/config.h"
 #include "core/l3.h"
 #include "core/neutron_error.h"
 #include "core/resource.h"
@@ -50,7 +52,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct api_request req;
     char *raw = xstrndup((const char *) data, size);
 
+    static struct config *cfg;      /* the defaults, kept for all runs */
+
+    if (!cfg) {
+        cfg = config_create();
+    }
     memset(&req, 0, sizeof req);
+    req.cfg = cfg;
     struct neutron_error *e = api_parse_query(&req, raw);
     if (!e) {
         for (size_t i = 0; i < sizeof defs / sizeof *defs; i++) {

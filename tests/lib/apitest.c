@@ -467,18 +467,25 @@ apitest_assert_error_text__(const struct apitest_resp *resp, long status,
     }
 }
 
-char *
-apitest_raw(struct apitest_server *srv, const char *bytes, size_t len,
-            int timeout_ms)
+int
+apitest_connect(const struct apitest_server *srv)
 {
     struct sockaddr_in sin = { .sin_family = AF_INET,
                                .sin_port = htons(srv->port) };
-    struct buffer out = { 0 };
     int fd = socket(AF_INET, SOCK_STREAM, 0);
 
     sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_true(fd >= 0);
     assert_int_equal(connect(fd, (struct sockaddr *) &sin, sizeof sin), 0);
+    return fd;
+}
+
+char *
+apitest_raw(struct apitest_server *srv, const char *bytes, size_t len,
+            int timeout_ms)
+{
+    struct buffer out = { 0 };
+    int fd = apitest_connect(srv);
     size_t sent = 0;
     while (sent < len) {
         ssize_t n = send(fd, bytes + sent, len - sent, MSG_NOSIGNAL);

@@ -94,6 +94,10 @@ void apitest_assert_error_text__(const struct apitest_resp *, long status,
 void apitest_assert_status__(const struct apitest_resp *, long status,
                              const char *file, int line);
 
+/* A new TCP connection to the server (a socket; fails the test if it
+ * cannot connect). */
+int apitest_connect(const struct apitest_server *);
+
 /* Sends raw bytes on a new TCP connection and returns what came back
  * (malloc'd, NUL-terminated) after the server closed or 'timeout_ms'. */
 char *apitest_raw(struct apitest_server *, const char *bytes, size_t len,

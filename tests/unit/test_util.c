@@ -110,6 +110,24 @@ test_json_parse_errors(void **state)
     }
 }
 
+/* Elements are objects, arrays, strings (keys too) and scalars; what is
+ * inside a string does not count. */
+static void
+test_json_element_limit(void **state)
+{
+    const char *s = "{\"a\": \"[1, 2, {3}]\", \"b\": [true, -1.5e3]}";
+    yajl_val v;
+
+    /* {, "a", "...", "b", [, true, -1.5e3: 7 elements. */
+    assert_null(json_parse_limited(s, strlen(s), 32, 7, &v));
+    yajl_tree_free(v);
+    struct neutron_error *e = json_parse_limited(s, strlen(s), 32, 6, &v);
+    assert_non_null(e);
+    assert_null(v);
+    assert_int_equal(neutron_error_http_status(e), 413);
+    neutron_error_destroy(e);
+}
+
 static void
 test_json_depth_limit(void **state)
 {
@@ -272,6 +290,7 @@ main(void)
         cmocka_unit_test(test_json_parse_ok),
         cmocka_unit_test(test_json_parse_errors),
         cmocka_unit_test(test_json_depth_limit),
+        cmocka_unit_test(test_json_element_limit),
         cmocka_unit_test(test_error_body),
         cmocka_unit_test(test_routes),
         cmocka_unit_test(test_noauth),
