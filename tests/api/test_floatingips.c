@@ -304,11 +304,9 @@ test_network_refusals(void **state)
     char *sub = topo_subnet(srv, P1, net, "10.20.0.0/24", NULL);
     body = xasprintf("\"floating_network_id\": \"%s\"", net);
     r = fip_create(srv, P1, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    char *msg = xasprintf("Bad floatingip request: Network %s is not a valid "
-                          "external network.", net);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Network %s is not a valid "
+                      "external network.", net);
     apitest_resp_free(r);
     free(body);
 
@@ -317,11 +315,9 @@ test_network_refusals(void **state)
     char *sub6 = topo_subnet(srv, "admin", ext6, "2001:db8:5::/64", NULL);
     body = xasprintf("\"floating_network_id\": \"%s\"", ext6);
     r = fip_create(srv, P1, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Network %s does not contain any "
-                    "IPv4 subnet.", ext6);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Network %s does not contain any "
+                      "IPv4 subnet.", ext6);
     apitest_resp_free(r);
     free(body);
 
@@ -485,7 +481,7 @@ test_association_refusals(void **state)
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
     struct topo_l3 t;
-    char *body, *msg;
+    char *body;
 
     /* The addresses this test asks for by name (.50, .51, .99) lie outside
      * the pool, so no port that got a random address can hold them. */
@@ -514,33 +510,27 @@ test_association_refusals(void **state)
     char *shared_sub = topo_subnet(srv, P1, shared, "10.42.0.0/24", NULL);
     char *theirs = topo_port(srv, P2, shared, NULL);
     r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", theirs);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Cannot process floating IP "
-                    "association with Port %s, since that port is owned by "
-                    "a different tenant.", theirs);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Cannot process floating IP "
+                      "association with Port %s, since that port is owned by "
+                      "a different tenant.", theirs);
     apitest_resp_free(r);
 
     /* A DHCP port: 400. */
     char *dhcp = topo_port(srv, NULL, t.net, "\"project_id\": \"" P1 "\", "
                            "\"device_owner\": \"network:dhcp\"");
     r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", dhcp);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Port %s is unable to be "
-                    "assigned a floating IP.", dhcp);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Port %s is unable to be "
+                      "assigned a floating IP.", dhcp);
     apitest_resp_free(r);
 
     /* No IPv4 address. */
     char *bare = topo_port(srv, P1, t.net, "\"fixed_ips\": []");
     r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", bare);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Cannot add floating IP to port "
-                    "%s that has no fixed IPv4 addresses.", bare);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Cannot add floating IP to port "
+                      "%s that has no fixed IPv4 addresses.", bare);
     apitest_resp_free(r);
 
     /* Two IPv4 addresses: fixed_ip_address is required. */
@@ -548,22 +538,18 @@ test_association_refusals(void **state)
                           "\"10.40.0.50\"}, {\"ip_address\": "
                           "\"10.40.0.51\"}]");
     r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", two);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Port %s has multiple fixed IPv4 "
-                    "addresses.  Must provide a specific IPv4 address when "
-                    "assigning a floating IP.", two);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Port %s has multiple fixed IPv4 "
+                      "addresses.  Must provide a specific IPv4 address when "
+                      "assigning a floating IP.", two);
     apitest_resp_free(r);
     /* ... one it has; not one it lacks; not IPv6. */
     r = topo_update(srv, P1, "floatingip", fip,
                     "\"port_id\": \"%s\", \"fixed_ip_address\": "
                     "\"10.40.0.99\"", two);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Port %s does not have fixed ip "
-                    "10.40.0.99.", two);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Port %s does not have fixed ip "
+                      "10.40.0.99.", two);
     apitest_resp_free(r);
     r = topo_update(srv, P1, "floatingip", fip,
                     "\"port_id\": \"%s\", \"fixed_ip_address\": "
@@ -602,12 +588,10 @@ test_association_refusals(void **state)
     char *lone = topo_port(srv, P1, lone_net, NULL);
     r = topo_update(srv, P1, "floatingip", fip2, "\"port_id\": \"%s\"",
                     lone);
-    assert_neutron_error(r, 404, "ExternalGatewayForFloatingIPNotFound");
-    msg = xasprintf("External network %s is not reachable from subnet %s.  "
-                    "Therefore, cannot associate Port %s with a Floating IP.",
-                    env->ext, lone_sub, lone);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 404, "ExternalGatewayForFloatingIPNotFound",
+                      "External network %s is not reachable from subnet %s.  "
+                      "Therefore, cannot associate Port %s with a Floating IP.",
+                      env->ext, lone_sub, lone);
     apitest_resp_free(r);
     /* ... nor does a router without a gateway. */
     char *gwless = topo_router(srv, P1, NULL, NULL);
@@ -995,7 +979,7 @@ test_router_rules(void **state)
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
     struct topo_l3 t;
-    char path[160], *body, *msg;
+    char path[160], *body;
 
     topo_l3_make(env->srv, P1, env->ext, "10.90.0.0/24", NULL, &t);
     char *port = topo_port(srv, P1, t.net, NULL);
@@ -1007,24 +991,20 @@ test_router_rules(void **state)
     snprintf(path, sizeof path, "/v2.0/routers/%s/remove_router_interface",
              t.router);
     r = topo_call(srv, "PUT", path, P1, "{\"subnet_id\": \"%s\"}", t.subnet);
-    assert_neutron_error(r, 409, "RouterInterfaceInUseByFloatingIP");
-    msg = xasprintf("Router interface for subnet %s on router %s cannot be "
-                    "deleted, as it is required by one or more floating "
-                    "IPs.", t.subnet, t.router);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "RouterInterfaceInUseByFloatingIP",
+                      "Router interface for subnet %s on router %s cannot be "
+                      "deleted, as it is required by one or more floating "
+                      "IPs.", t.subnet, t.router);
     apitest_resp_free(r);
 
     /* Nor its gateway be cleared. */
     snprintf(path, sizeof path, "/v2.0/routers/%s", t.router);
     r = topo_call(srv, "PUT", path, P1, "{\"router\": {\"external_gateway_info\": "
              "{}}}");
-    assert_neutron_error(r, 409, "RouterExternalGatewayInUseByFloatingIp");
-    msg = xasprintf("Gateway cannot be updated for router %s, since a "
-                    "gateway to external network %s is required by one or "
-                    "more floating IPs.", t.router, env->ext);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "RouterExternalGatewayInUseByFloatingIp",
+                      "Gateway cannot be updated for router %s, since a "
+                      "gateway to external network %s is required by one or "
+                      "more floating IPs.", t.router, env->ext);
     apitest_resp_free(r);
 
     /* Once disassociated, both may go. */

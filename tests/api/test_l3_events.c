@@ -137,7 +137,6 @@ test_router_ports_not_deletable(void **state)
     struct apitest_server *srv = *state;
     struct apitest_resp *r;
     struct topo t;
-    char *msg;
 
     make_topo(srv, 1, &t);
     char *port = topo_port(srv, P1, t.l3.net, NULL);
@@ -159,12 +158,10 @@ test_router_ports_not_deletable(void **state)
     /* A router interface, as its owner (the network's owner) and as an
      * admin. */
     r = topo_delete_resp(srv, P1, "ports", t.l3.port);
-    assert_neutron_error(r, 409, "ServicePortInUse");
-    msg = xasprintf("Port %s cannot be deleted directly via the port API: "
-                    "has device owner network:router_interface.",
-                    t.l3.port);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "ServicePortInUse",
+                      "Port %s cannot be deleted directly via the port API: "
+                      "has device owner network:router_interface.",
+                      t.l3.port);
     apitest_resp_free(r);
     r = topo_delete_resp(srv, NULL, "ports", t.l3.port);
     assert_neutron_error(r, 409, "ServicePortInUse");
@@ -172,20 +169,16 @@ test_router_ports_not_deletable(void **state)
 
     /* The router's gateway. */
     r = topo_delete_resp(srv, NULL, "ports", t.gateway);
-    assert_neutron_error(r, 409, "ServicePortInUse");
-    msg = xasprintf("Port %s cannot be deleted directly via the port API: "
-                    "has device owner network:router_gateway.", t.gateway);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "ServicePortInUse",
+                      "Port %s cannot be deleted directly via the port API: "
+                      "has device owner network:router_gateway.", t.gateway);
     apitest_resp_free(r);
 
     /* A floating IP's port. */
     r = topo_delete_resp(srv, NULL, "ports", fip_port);
-    assert_neutron_error(r, 409, "ServicePortInUse");
-    msg = xasprintf("Port %s cannot be deleted directly via the port API: "
-                    "has device owner network:floatingip.", fip_port);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "ServicePortInUse",
+                      "Port %s cannot be deleted directly via the port API: "
+                      "has device owner network:floatingip.", fip_port);
     apitest_resp_free(r);
 
     /* Everything is as it was. */
@@ -276,7 +269,6 @@ test_fixed_ip_of_fip(void **state)
     struct apitest_server *srv = *state;
     struct apitest_resp *r;
     struct topo t;
-    char *msg;
 
     make_topo(srv, 3, &t);
     char *port = topo_port(srv, P1, t.l3.net,
@@ -288,12 +280,10 @@ test_fixed_ip_of_fip(void **state)
     /* Dropping the address: 400, nothing changed. */
     r = topo_update(srv, P1, "port", port, "\"fixed_ips\": [{\"ip_address\": "
                     "\"10.3.0.11\"}]");
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad port request: Cannot update the fixed_ips of the "
-                    "port %s, because its original fixed_ip has been "
-                    "associated to a floating ip.", port);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad port request: Cannot update the fixed_ips of the "
+                      "port %s, because its original fixed_ip has been "
+                      "associated to a floating ip.", port);
     apitest_resp_free(r);
     r = topo_update(srv, P1, "port", port, "\"fixed_ips\": []");
     assert_neutron_error(r, 400, "BadRequest");
@@ -414,19 +404,16 @@ test_subnet_with_interface(void **state)
     struct apitest_server *srv = *state;
     struct apitest_resp *r;
     struct topo t;
-    char *msg;
 
     make_topo(srv, 5, &t);
     char *subnet_before = snapshot(srv, "subnets", t.l3.subnet);
     char *port_before = snapshot(srv, "ports", t.l3.port);
 
     r = topo_delete_resp(srv, P1, "subnets", t.l3.subnet);
-    assert_neutron_error(r, 409, "SubnetInUse");
-    msg = xasprintf("Unable to complete operation on subnet %s: One or more "
-                    "ports have an IP allocation from this subnet.",
-                    t.l3.subnet);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "SubnetInUse",
+                      "Unable to complete operation on subnet %s: One or more "
+                      "ports have an IP allocation from this subnet.",
+                      t.l3.subnet);
     apitest_resp_free(r);
     assert_unchanged(srv, "subnets", t.l3.subnet, subnet_before);
     assert_unchanged(srv, "ports", t.l3.port, port_before);
@@ -457,7 +444,7 @@ test_external_network_in_use(void **state)
     struct apitest_server *srv = *state;
     struct apitest_resp *r;
     struct topo t;
-    char *msg, path[160];
+    char path[160];
 
     make_topo(srv, 6, &t);
     char *net_before = snapshot(srv, "networks", t.ext);
@@ -466,19 +453,15 @@ test_external_network_in_use(void **state)
 
     /* With a router gateway: neither deleted nor made internal. */
     r = topo_delete_resp(srv, NULL, "networks", t.ext);
-    assert_neutron_error(r, 409, "NetworkInUse");
-    msg = xasprintf("Unable to complete operation on network %s. There are "
-                    "one or more ports still in use on the network.", t.ext);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "NetworkInUse",
+                      "Unable to complete operation on network %s. There are "
+                      "one or more ports still in use on the network.", t.ext);
     apitest_resp_free(r);
     r = topo_update(srv, NULL, "network", t.ext, "\"router:external\": false");
-    assert_neutron_error(r, 409, "ExternalNetworkInUse");
-    msg = xasprintf("External network %s cannot be updated to be made "
-                    "non-external, since it has existing gateway ports.",
-                    t.ext);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "ExternalNetworkInUse",
+                      "External network %s cannot be updated to be made "
+                      "non-external, since it has existing gateway ports.",
+                      t.ext);
     apitest_resp_free(r);
     assert_unchanged(srv, "networks", t.ext, net_before);
     assert_unchanged(srv, "subnets", t.ext_subnet, subnet_before);
@@ -505,12 +488,10 @@ test_external_network_in_use(void **state)
     assert_neutron_error(r, 409, "NetworkInUse");
     apitest_resp_free(r);
     r = topo_update(srv, NULL, "network", t.ext, "\"router:external\": false");
-    assert_neutron_error(r, 409, "ExternalNetworkInUse");
-    msg = xasprintf("External network %s cannot be updated to be made "
-                    "non-external, since it has existing floating IPs.",
-                    t.ext);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "ExternalNetworkInUse",
+                      "External network %s cannot be updated to be made "
+                      "non-external, since it has existing floating IPs.",
+                      t.ext);
     apitest_resp_free(r);
     assert_unchanged(srv, "networks", t.ext, net_before);
     assert_unchanged(srv, "subnets", t.ext_subnet, subnet_before);

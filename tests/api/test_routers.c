@@ -454,12 +454,10 @@ test_flavor_change(void **state)
     /* Refused while up, even when it would not change the provider. */
     r = topo_update(srv, P1, "router", t.router, "\"flavor_id\": \"%s\"",
                     env->flavor_other);
-    assert_neutron_error(r, 400, "BadRequest");
-    char *msg = xasprintf("Bad router request: Cannot change the flavor of "
-                          "router %s while it is administratively up: set "
-                          "admin_state_up to false first.", t.router);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Cannot change the flavor of "
+                      "router %s while it is administratively up: set "
+                      "admin_state_up to false first.", t.router);
     apitest_resp_free(r);
 
     /* To a flavor that cannot hold the router: 400, nothing changes. */
@@ -648,11 +646,9 @@ test_gateway(void **state)
     r = topo_update(srv, P1, "router", id,
                     "\"external_gateway_info\": {\"network_id\":"
                     " \"%s\"}", internal);
-    assert_neutron_error(r, 400, "BadRequest");
-    char *msg = xasprintf("Bad router request: Network %s is not an "
-                          "external network.", internal);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Network %s is not an "
+                      "external network.", internal);
     apitest_resp_free(r);
     r = topo_update(srv, P1, "router", id,
                     "\"external_gateway_info\": {\"network_id\":"
@@ -848,22 +844,18 @@ test_interfaces_add(void **state)
     /* Already there; overlapping another interface. */
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", subnet);
-    assert_neutron_error(r, 400, "BadRequest");
-    char *msg = xasprintf("Bad router request: Router already has a port on "
-                          "subnet %s.", subnet);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Router already has a port on "
+                      "subnet %s.", subnet);
     apitest_resp_free(r);
     char *net2 = topo_net(srv, P1, NULL);
     char *wide = topo_subnet(srv, P1, net2, "10.20.0.0/16", NULL);
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", wide);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad router request: Cidr 10.20.0.0/16 of subnet %s "
-                    "overlaps with cidr 10.20.0.0/24 of subnet %s.", wide,
-                    subnet);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Cidr 10.20.0.0/16 of subnet %s "
+                      "overlaps with cidr 10.20.0.0/24 of subnet %s.", wide,
+                      subnet);
     apitest_resp_free(r);
 
     /* A subnet without a gateway; another project's shared subnet. */
@@ -879,12 +871,10 @@ test_interfaces_add(void **state)
     char *shared_subnet = topo_subnet(srv, P2, shared, "10.22.0.0/24", NULL);
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", shared_subnet);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad router request: Cannot add interface to router "
-                    "because subnet %s is not owned by project making the "
-                    "request.", shared_subnet);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Cannot add interface to router "
+                      "because subnet %s is not owned by project making the "
+                      "request.", shared_subnet);
     apitest_resp_free(r);
     /* An admin may. */
     char *shared_port = topo_add_interface(srv, NULL, router, "subnet_id",
@@ -895,12 +885,10 @@ test_interfaces_add(void **state)
                            "\"ipv6_address_mode\": \"slaac\"");
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", ra);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad router request: IPv6 subnet %s configured to "
-                    "receive RAs from an external router cannot be added to "
-                    "Neutron Router..", ra);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: IPv6 subnet %s configured to "
+                      "receive RAs from an external router cannot be added to "
+                      "Neutron Router..", ra);
     apitest_resp_free(r);
     free(ra);
 
@@ -1051,7 +1039,6 @@ test_interfaces_remove(void **state)
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
     struct topo_l3 t;
-    char *msg;
 
     topo_l3_make(env->srv, P1, env->ext, "10.30.0.0/24", NULL, &t);
     char *other_net = topo_net(srv, P1, NULL);
@@ -1062,19 +1049,15 @@ test_interfaces_remove(void **state)
     /* Not interfaces of the router. */
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"port_id\": \"%s\"}", loose);
-    assert_neutron_error(r, 404, "RouterInterfaceNotFound");
-    msg = xasprintf("Router %s does not have an interface with id %s",
-                    t.router, loose);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 404, "RouterInterfaceNotFound",
+                      "Router %s does not have an interface with id %s",
+                      t.router, loose);
     apitest_resp_free(r);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"subnet_id\": \"%s\"}", other_subnet);
-    assert_neutron_error(r, 404, "RouterInterfaceNotFoundForSubnet");
-    msg = xasprintf("Router %s has no interface on subnet %s", t.router,
-                    other_subnet);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 404, "RouterInterfaceNotFoundForSubnet",
+                      "Router %s has no interface on subnet %s", t.router,
+                      other_subnet);
     apitest_resp_free(r);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"port_id\": \"%s\", \"subnet_id\": \"%s\"}", t.port,
@@ -1101,12 +1084,10 @@ test_interfaces_remove(void **state)
     apitest_resp_free(r);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"subnet_id\": \"%s\"}", t.subnet);
-    assert_neutron_error(r, 409, "RouterInterfaceInUseByRoute");
-    msg = xasprintf("Router interface for subnet %s on router %s cannot be "
-                    "deleted, as it is required by one or more routes.",
-                    t.subnet, t.router);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 409, "RouterInterfaceInUseByRoute",
+                      "Router interface for subnet %s on router %s cannot be "
+                      "deleted, as it is required by one or more routes.",
+                      t.subnet, t.router);
     apitest_resp_free(r);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"port_id\": \"%s\"}", t.port);
@@ -1201,52 +1182,44 @@ test_routes(void **state)
                         "10.40.0.10");
     apitest_resp_free(r);
 
-    /* Refusals: nexthop not connected, nexthop the router's own. */
-    r = topo_update(srv, P1, "router", t.router,
-                    "\"routes\": [{\"destination\": "
-                    "\"192.168.2.0/24\", \"nexthop\": \"10.99.0.1\"}]");
-    assert_neutron_error(r, 400, "InvalidRoutes");
-    assert_message(r, "Invalid format for routes: [{'destination': "
-                   "'192.168.2.0/24', 'nexthop': '10.99.0.1'}], the nexthop "
-                   "is not connected with router");
-    apitest_resp_free(r);
-    r = topo_update(srv, P1, "router", t.router,
-                    "\"routes\": [{\"destination\": "
-                    "\"192.168.2.0/24\", \"nexthop\": \"10.40.0.1\"}]");
-    assert_neutron_error(r, 400, "InvalidRoutes");
-    assert_message(r, "Invalid format for routes: [{'destination': "
-                   "'192.168.2.0/24', 'nexthop': '10.40.0.1'}], the nexthop "
-                   "is used by router");
-    apitest_resp_free(r);
-    /* Bad formats. */
-    r = topo_update(srv, P1, "router", t.router,
-                    "\"routes\": [{\"destination\": "
-                    "\"192.168.2.0/24\"}]");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    apitest_resp_free(r);
-    r = topo_update(srv, P1, "router", t.router,
-                    "\"routes\": [{\"destination\": "
-                    "\"192.168.2.1/24\", \"nexthop\": \"10.40.0.3\"}]");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    assert_message(r, "Invalid input for routes. Reason: '192.168.2.1/24' "
-                   "is not a recognized CIDR, '192.168.2.0/24' is "
-                   "recommended.");
-    apitest_resp_free(r);
-    r = topo_update(srv, P1, "router", t.router,
-                    "\"routes\": [{\"destination\": "
-                    "\"192.168.2.0/24\", \"nexthop\": \"x\"}]");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    apitest_resp_free(r);
-    r = topo_update(srv, P1, "router", t.router, "\"routes\": \"x\"");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    apitest_resp_free(r);
-    r = topo_update(srv, P1, "router", t.router,
-                    "\"routes\": [{\"destination\": "
-                    "\"192.168.2.0/24\", \"nexthop\": \"10.40.0.3\"}, "
-                    "{\"destination\": \"192.168.2.0/24\", \"nexthop\": "
-                    "\"10.40.0.3\"}]");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    apitest_resp_free(r);
+    /* Refusals: nexthop not connected, nexthop the router's own; bad
+     * formats. */
+    static const struct {
+        const char *routes;     /* the "routes" value */
+        const char *type;
+        const char *message;    /* NULL: not checked */
+    } refusals[] = {
+        { "[{\"destination\": \"192.168.2.0/24\", \"nexthop\": "
+          "\"10.99.0.1\"}]", "InvalidRoutes",
+          "Invalid format for routes: [{'destination': '192.168.2.0/24', "
+          "'nexthop': '10.99.0.1'}], the nexthop is not connected with "
+          "router" },
+        { "[{\"destination\": \"192.168.2.0/24\", \"nexthop\": "
+          "\"10.40.0.1\"}]", "InvalidRoutes",
+          "Invalid format for routes: [{'destination': '192.168.2.0/24', "
+          "'nexthop': '10.40.0.1'}], the nexthop is used by router" },
+        { "[{\"destination\": \"192.168.2.0/24\"}]", "HTTPBadRequest",
+          NULL },
+        { "[{\"destination\": \"192.168.2.1/24\", \"nexthop\": "
+          "\"10.40.0.3\"}]", "HTTPBadRequest",
+          "Invalid input for routes. Reason: '192.168.2.1/24' is not a "
+          "recognized CIDR, '192.168.2.0/24' is recommended." },
+        { "[{\"destination\": \"192.168.2.0/24\", \"nexthop\": \"x\"}]",
+          "HTTPBadRequest", NULL },
+        { "\"x\"", "HTTPBadRequest", NULL },
+        { "[{\"destination\": \"192.168.2.0/24\", \"nexthop\": "
+          "\"10.40.0.3\"}, {\"destination\": \"192.168.2.0/24\", "
+          "\"nexthop\": \"10.40.0.3\"}]", "HTTPBadRequest", NULL },
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        r = topo_update(srv, P1, "router", t.router, "\"routes\": %s",
+                        refusals[i].routes);
+        assert_neutron_error(r, 400, refusals[i].type);
+        if (refusals[i].message) {
+            assert_message(r, refusals[i].message);
+        }
+        apitest_resp_free(r);
+    }
 
     /* At most 30. */
     char *many = xstrdup("");
@@ -1258,11 +1231,9 @@ test_routes(void **state)
         many = longer;
     }
     r = topo_update(srv, P1, "router", t.router, "\"routes\": [%s]", many);
-    assert_neutron_error(r, 400, "RoutesExhausted");
-    char *msg = xasprintf("Unable to complete operation for %s. The number "
-                          "of routes exceeds the maximum 30.", t.router);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "RoutesExhausted",
+                      "Unable to complete operation for %s. The number "
+                      "of routes exceeds the maximum 30.", t.router);
     apitest_resp_free(r);
     free(many);
 

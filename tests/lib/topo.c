@@ -279,6 +279,25 @@ topo_fip_journal(struct apitest_server *srv, const char *driver,
 }
 
 void
+topo_assert_error__(const struct apitest_resp *resp, long status,
+                    const char *type, const char *file, int line,
+                    const char *fmt, ...)
+{
+    va_list args;
+
+    apitest_assert_error__(resp, status, type, file, line);
+    va_start(args, fmt);
+    char *want = vformat(fmt, args);
+    va_end(args);
+    const char *msg = jstr(resp->json, "NeutronError/message");
+    if (!msg || strcmp(msg, want)) {
+        fail_msg("%s:%d: message '%s', expected '%s'", file, line,
+                 msg ? msg : "(none)", want);
+    }
+    free(want);
+}
+
+void
 topo_sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };

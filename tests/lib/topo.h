@@ -100,6 +100,16 @@ void topo_wait_journal_idle(struct apitest_server *);
 char *topo_fip_journal(struct apitest_server *, const char *driver,
                        const char *id);
 
+/* Asserts that 'RESP' is a NeutronError of HTTP status 'STATUS' and type
+ * 'TYPE' whose message is exactly the printf-style rest of the arguments;
+ * a failure names the caller's file and line. */
+#define topo_assert_error(RESP, STATUS, TYPE, ...)                          \
+    topo_assert_error__(RESP, STATUS, TYPE, __FILE__, __LINE__, __VA_ARGS__)
+void topo_assert_error__(const struct apitest_resp *, long status,
+                         const char *type, const char *file, int line,
+                         const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
 void topo_sleep_ms(int ms);
 
 #endif /* tests/lib/topo.h */
