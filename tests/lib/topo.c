@@ -28,6 +28,22 @@ vformat(const char *fmt, va_list args)
     return s;
 }
 
+/* topo_call() with the body's arguments in 'args'. */
+static struct apitest_resp *vcall(struct apitest_server *, const char *method,
+                                  const char *path, const char *project,
+                                  const char *fmt, va_list args)
+    __attribute__((format(printf, 5, 0)));
+
+static struct apitest_resp *
+vcall(struct apitest_server *srv, const char *method, const char *path,
+      const char *project, const char *fmt, va_list args)
+{
+    char *body = vformat(fmt, args);
+    struct apitest_resp *r = api_call(srv, method, path, project, body);
+    free(body);
+    return r;
+}
+
 struct apitest_resp *
 topo_call(struct apitest_server *srv, const char *method, const char *path,
           const char *project, const char *fmt, ...)
@@ -35,10 +51,8 @@ topo_call(struct apitest_server *srv, const char *method, const char *path,
     va_list args;
 
     va_start(args, fmt);
-    char *body = vformat(fmt, args);
+    struct apitest_resp *r = vcall(srv, method, path, project, fmt, args);
     va_end(args);
-    struct apitest_resp *r = api_call(srv, method, path, project, body);
-    free(body);
     return r;
 }
 
@@ -50,10 +64,8 @@ topo_create_id(struct apitest_server *srv, const char *method,
     va_list args;
 
     va_start(args, fmt);
-    char *body = vformat(fmt, args);
+    struct apitest_resp *r = vcall(srv, method, path, project, fmt, args);
     va_end(args);
-    struct apitest_resp *r = api_call(srv, method, path, project, body);
-    free(body);
     assert_status(r, status);
     const char *id = jstr(r->json, key);
     assert_non_null(id);
