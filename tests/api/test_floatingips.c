@@ -43,63 +43,12 @@ struct env {
 
 /* ---- Helpers ---- */
 
-
-
-/* Sends a request that must answer 'status' and returns "<key>/id". */
-
-
-
-static char *
-make_subnet(struct apitest_server *srv, const char *project, const char *net,
-            const char *cidr)
-{
-    int version = strchr(cidr, ':') ? 6 : 4;
-    return topo_create_id(srv, "POST", "/v2.0/subnets", NULL, 201, "subnet/id",
-                     "{\"subnet\": {\"network_id\": \"%s\", \"cidr\": \"%s\", "
-                     "\"ip_version\": %d, \"project_id\": \"%s\"}}", net,
-                     cidr, version, project);
-}
-
-
-/* A router of 'project' with a gateway on 'ext' (if nonnull) and flavor
- * 'flavor' (if nonnull). */
-static char *
-make_router(struct apitest_server *srv, const char *project, const char *ext,
-            const char *flavor)
-{
-    char gw[128] = "", fl[128] = "";
-
-    if (ext) {
-        snprintf(gw, sizeof gw, ", \"external_gateway_info\": "
-                 "{\"network_id\": \"%s\"}", ext);
-    }
-    if (flavor) {
-        snprintf(fl, sizeof fl, ", \"flavor_id\": \"%s\"", flavor);
-    }
-    return topo_create_id(srv, "POST", "/v2.0/routers", project, 201, "router/id",
-                     "{\"router\": {\"name\": \"r\"%s%s}}", gw, fl);
-}
-
-/* Adds an interface by subnet ("subnet_id") or port ("port_id"). */
-static char *
-add_interface(struct apitest_server *srv, const char *project,
-              const char *router, const char *key, const char *id)
-{
-    char path[160];
-
-    snprintf(path, sizeof path, "/v2.0/routers/%s/add_router_interface",
-             router);
-    return topo_create_id(srv, "PUT", path, project, 200, "port_id",
-                     "{\"%s\": \"%s\"}", key, id);
-}
-
-
 /* POST /v2.0/floatingips as 'project' with 'attrs' (JSON members). */
 static struct apitest_resp *
 fip_create(struct apitest_server *srv, const char *project, const char *attrs)
 {
     return topo_call(srv, "POST", "/v2.0/floatingips", project,
-                "{\"floatingip\": {%s}}", attrs);
+                     "{\"floatingip\": {%s}}", attrs);
 }
 
 static char *
@@ -107,74 +56,9 @@ make_fip(struct apitest_server *srv, const char *project, const char *ext,
          const char *extra)
 {
     return topo_create_id(srv, "POST", "/v2.0/floatingips", project, 201,
-                     "floatingip/id", "{\"floatingip\": {"
-                     "\"floating_network_id\": \"%s\"%s%s}}", ext,
-                     extra ? ", " : "", extra ? extra : "");
-}
-
-static struct apitest_resp *
-fip_update(struct apitest_server *srv, const char *project, const char *id,
-           const char *attrs)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v2.0/floatingips/%s", id);
-    return topo_call(srv, "PUT", path, project, "{\"floatingip\": {%s}}", attrs);
-}
-
-static struct apitest_resp *
-fip_get(struct apitest_server *srv, const char *project, const char *id)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v2.0/floatingips/%s", id);
-    return api_call(srv, "GET", path, project, NULL);
-}
-
-
-
-/* Waits until FIP 'id' has status 'status' (10 s at most). */
-static void
-wait_status(struct apitest_server *srv, const char *id, const char *status)
-{
-    char last[32] = "";
-
-    for (int i = 0; i < 1000; i++) {
-        struct apitest_resp *r = fip_get(srv, NULL, id);
-        assert_status(r, 200);
-        str_copy(last, jstr(r->json, "floatingip/status"), sizeof last);
-        apitest_resp_free(r);
-        if (!strcmp(last, status)) {
-            return;
-        }
-        topo_sleep_ms(10);
-    }
-    fail_msg("floating IP %s stayed %s, not %s", id, last, status);
-}
-
-/* The journal rows for floating IP 'id' of provider 'driver', as
- * "operation:router_id" lines in commit order (malloc'd). */
-static char *
-journal_of(struct apitest_server *srv, const char *driver, const char *id)
-{
-    char path[160];
-    char *out = xstrdup("");
-
-    snprintf(path, sizeof path, "/v2.0/journal_entries?driver=%s", driver);
-    struct apitest_resp *r = api_get(srv, path);
-    assert_status(r, 200);
-    yajl_val list = jpath(r->json, "journal_entries");
-    for (size_t i = 0; YAJL_IS_ARRAY(list) && i < list->u.array.len; i++) {
-        yajl_val e = list->u.array.values[i];
-        if (strcmp(jstr(e, "resource"), "floatingip")
-            || strcmp(jstr(e, "resource_id"), id)) {
-            continue;
-        }
-        char *longer = xasprintf("%s%s:%s\n", out, jstr(e, "operation"),
-                                 jstr(e, "router_id"));
-        free(out);
-        out = longer;
-    }
-    apitest_resp_free(r);
-    return out;
+                          "floatingip/id", "{\"floatingip\": {"
+                          "\"floating_network_id\": \"%s\"%s%s}}", ext,
+                          extra ? ", " : "", extra ? extra : "");
 }
 
 /* Asserts that the journal of 'driver' holds exactly 'expected' for FIP
@@ -183,27 +67,9 @@ static void
 assert_journal(struct apitest_server *srv, const char *driver,
                const char *id, const char *expected)
 {
-    char *got = journal_of(srv, driver, id);
+    char *got = topo_fip_journal(srv, driver, id);
     assert_string_equal(got, expected);
     free(got);
-}
-
-/* Waits until the journal of every driver has no pending row. */
-static void
-wait_journal_idle(struct apitest_server *srv)
-{
-    for (int i = 0; i < 1000; i++) {
-        struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
-                                         "state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        topo_sleep_ms(10);
-    }
-    fail_msg("the journal did not drain");
 }
 
 static char *
@@ -211,30 +77,6 @@ expect2(const char *op1, const char *r1, const char *op2, const char *r2)
 {
     return xasprintf("%s:%s\n%s%s%s%s", op1, r1, op2 ? op2 : "",
                      op2 ? ":" : "", op2 ? r2 : "", op2 ? "\n" : "");
-}
-
-/* A project network with an IPv4 subnet and a router of 'project' with an
- * interface on it and a gateway on 'ext'. */
-struct topo {
-    char *net, *subnet, *router;
-};
-
-static void
-make_topo(struct env *env, const char *project, const char *cidr,
-          const char *flavor, struct topo *t)
-{
-    t->net = topo_net(env->srv, project, NULL);
-    t->subnet = make_subnet(env->srv, project, t->net, cidr);
-    t->router = make_router(env->srv, project, env->ext, flavor);
-    free(add_interface(env->srv, project, t->router, "subnet_id", t->subnet));
-}
-
-static void
-topo_free(struct topo *t)
-{
-    free(t->net);
-    free(t->subnet);
-    free(t->router);
 }
 
 /* ---- Setup ---- */
@@ -246,8 +88,8 @@ setup(void **state)
 
     env->srv = apitest_server_start(server_config);
     env->ext = topo_net(env->srv, "admin", "\"router:external\": true");
-    env->ext_subnet = make_subnet(env->srv, "admin", env->ext,
-                                  "172.24.4.0/24");
+    env->ext_subnet = topo_subnet(env->srv, "admin", env->ext,
+                                  "172.24.4.0/24", NULL);
     env->flavor_other = topo_flavor(env->srv, "other");
     env->flavor_nofip = topo_flavor(env->srv, "nofip");
     *state = env;
@@ -327,9 +169,9 @@ test_create_unassociated(void **state)
     apitest_resp_free(r);
 
     /* An unassociated FIP touches no driver and stays DOWN. */
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     assert_journal(srv, "noop", id, "");
-    r = fip_get(srv, P1, id);
+    r = topo_get(srv, P1, "floatingips", id);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/status"), "DOWN");
     assert_string_equal(jstr(r->json, "floatingip/floating_ip_address"),
@@ -338,10 +180,10 @@ test_create_unassociated(void **state)
     apitest_resp_free(r);
 
     /* Another project does not see it. */
-    r = fip_get(srv, P2, id);
+    r = topo_get(srv, P2, "floatingips", id);
     assert_neutron_error(r, 404, "FloatingIPNotFound");
     apitest_resp_free(r);
-    r = fip_update(srv, P2, id, "\"description\": \"x\"");
+    r = topo_update(srv, P2, "floatingip", id, "\"description\": \"x\"");
     assert_neutron_error(r, 404, "FloatingIPNotFound");
     apitest_resp_free(r);
     assert_int_equal(topo_delete(srv, P2, "floatingips", id), 404);
@@ -412,8 +254,8 @@ test_addresses(void **state)
 
     /* From a given subnet, which the answer does not show. */
     char *ext2 = topo_net(srv, "admin", "\"router:external\": true");
-    char *s1 = make_subnet(srv, "admin", ext2, "172.25.1.0/24");
-    char *s2 = make_subnet(srv, "admin", ext2, "172.25.2.0/24");
+    char *s1 = topo_subnet(srv, "admin", ext2, "172.25.1.0/24", NULL);
+    char *s2 = topo_subnet(srv, "admin", ext2, "172.25.2.0/24", NULL);
     body = xasprintf("\"floating_network_id\": \"%s\", \"subnet_id\": \"%s\"",
                      ext2, s2);
     r = fip_create(srv, P1, body);
@@ -426,14 +268,12 @@ test_addresses(void **state)
     char *fip = xstrdup(jstr(r->json, "floatingip/id"));
     apitest_resp_free(r);
     /* subnet_id is create-only. */
-    body = xasprintf("\"subnet_id\": \"%s\"", s1);
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip, "\"subnet_id\": \"%s\"", s1);
     assert_neutron_error(r, 400, "HTTPBadRequest");
     apitest_resp_free(r);
-    free(body);
     /* floating_ip_address and floating_network_id too. */
-    r = fip_update(srv, NULL, fip, "\"floating_ip_address\": "
-                   "\"172.25.2.77\"");
+    r = topo_update(srv, NULL, "floatingip", fip, "\"floating_ip_address\": "
+                    "\"172.25.2.77\"");
     assert_neutron_error(r, 400, "HTTPBadRequest");
     apitest_resp_free(r);
     /* An address and a subnet that disagree. */
@@ -461,27 +301,23 @@ test_network_refusals(void **state)
 
     /* Not external. */
     char *net = topo_net(srv, P1, NULL);
-    char *sub = make_subnet(srv, P1, net, "10.20.0.0/24");
+    char *sub = topo_subnet(srv, P1, net, "10.20.0.0/24", NULL);
     body = xasprintf("\"floating_network_id\": \"%s\"", net);
     r = fip_create(srv, P1, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    char *msg = xasprintf("Bad floatingip request: Network %s is not a valid "
-                          "external network.", net);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Network %s is not a valid "
+                      "external network.", net);
     apitest_resp_free(r);
     free(body);
 
     /* External without an IPv4 subnet. */
     char *ext6 = topo_net(srv, "admin", "\"router:external\": true");
-    char *sub6 = make_subnet(srv, "admin", ext6, "2001:db8:5::/64");
+    char *sub6 = topo_subnet(srv, "admin", ext6, "2001:db8:5::/64", NULL);
     body = xasprintf("\"floating_network_id\": \"%s\"", ext6);
     r = fip_create(srv, P1, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Network %s does not contain any "
-                    "IPv4 subnet.", ext6);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Network %s does not contain any "
+                      "IPv4 subnet.", ext6);
     apitest_resp_free(r);
     free(body);
 
@@ -538,10 +374,10 @@ test_associate_on_create(void **state)
 {
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
-    struct topo t;
+    struct topo_l3 t;
     char *body;
 
-    make_topo(env, P1, "10.30.0.0/24", NULL, &t);
+    topo_l3_make(env->srv, P1, env->ext, "10.30.0.0/24", NULL, &t);
     char *port = topo_port(srv, P1, t.net, "\"name\": \"vm\", "
                            "\"device_id\": \"vm-1\", "
                            "\"device_owner\": \"compute:nova\"");
@@ -567,7 +403,7 @@ test_associate_on_create(void **state)
     apitest_resp_free(r);
 
     /* The router's driver applies it: ACTIVE. */
-    wait_status(srv, id, "ACTIVE");
+    topo_wait_status(srv, "floatingip", id, "ACTIVE");
     char *expected = expect2("create", t.router, NULL, NULL);
     assert_journal(srv, "noop", id, expected);
     free(expected);
@@ -579,7 +415,7 @@ test_associate_on_create(void **state)
     r = topo_call(srv, "PUT", path, P1, "{\"port\": {\"name\": \"vm2\"}}");
     assert_status(r, 200);
     apitest_resp_free(r);
-    r = fip_get(srv, P1, id);
+    r = topo_get(srv, P1, "floatingips", id);
     assert_string_equal(jstr(r->json, "floatingip/port_details/name"), "vm2");
     apitest_resp_free(r);
     r = topo_call(srv, "GET", "/v2.0/floatingips?fields=port_details&fields=id",
@@ -628,14 +464,14 @@ test_associate_on_create(void **state)
 
     /* Deleting it tells the driver. */
     assert_int_equal(topo_delete(srv, P1, "floatingips", id), 204);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     expected = expect2("create", t.router, "delete", t.router);
     assert_journal(srv, "noop", id, expected);
     free(expected);
 
     free(id);
     free(port);
-    topo_free(&t);
+    topo_l3_free(&t);
 }
 
 static void
@@ -644,8 +480,8 @@ test_association_refusals(void **state)
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
-    struct topo t;
-    char *body, *msg;
+    struct topo_l3 t;
+    char *body;
 
     /* The addresses this test asks for by name (.50, .51, .99) lie outside
      * the pool, so no port that got a random address can hold them. */
@@ -657,104 +493,81 @@ test_association_refusals(void **state)
                               "\"allocation_pools\": [{\"start\": "
                               "\"10.40.0.100\", \"end\": \"10.40.0.200\"}]}}",
                               t.net, P1);
-    t.router = make_router(srv, P1, env->ext, NULL);
-    free(add_interface(srv, P1, t.router, "subnet_id", t.subnet));
+    t.router = topo_router(srv, P1, env->ext, NULL);
+    t.port = topo_add_interface(srv, P1, t.router, "subnet_id", t.subnet);
     char *fip = make_fip(srv, P1, env->ext, NULL);
 
     /* A port the caller cannot see: 404. */
     char *net2 = topo_net(srv, P2, NULL);
-    char *sub2 = make_subnet(srv, P2, net2, "10.41.0.0/24");
+    char *sub2 = topo_subnet(srv, P2, net2, "10.41.0.0/24", NULL);
     char *port2 = topo_port(srv, P2, net2, NULL);
-    body = xasprintf("\"port_id\": \"%s\"", port2);
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", port2);
     assert_neutron_error(r, 404, "PortNotFound");
     apitest_resp_free(r);
-    free(body);
 
     /* Another project's port the caller sees (on its network): 400. */
     char *shared = topo_net(srv, P1, "\"shared\": true");
-    char *shared_sub = make_subnet(srv, P1, shared, "10.42.0.0/24");
+    char *shared_sub = topo_subnet(srv, P1, shared, "10.42.0.0/24", NULL);
     char *theirs = topo_port(srv, P2, shared, NULL);
-    body = xasprintf("\"port_id\": \"%s\"", theirs);
-    r = fip_update(srv, P1, fip, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Cannot process floating IP "
-                    "association with Port %s, since that port is owned by "
-                    "a different tenant.", theirs);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", theirs);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Cannot process floating IP "
+                      "association with Port %s, since that port is owned by "
+                      "a different tenant.", theirs);
     apitest_resp_free(r);
-    free(body);
 
     /* A DHCP port: 400. */
     char *dhcp = topo_port(srv, NULL, t.net, "\"project_id\": \"" P1 "\", "
                            "\"device_owner\": \"network:dhcp\"");
-    body = xasprintf("\"port_id\": \"%s\"", dhcp);
-    r = fip_update(srv, P1, fip, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Port %s is unable to be "
-                    "assigned a floating IP.", dhcp);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", dhcp);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Port %s is unable to be "
+                      "assigned a floating IP.", dhcp);
     apitest_resp_free(r);
-    free(body);
 
     /* No IPv4 address. */
     char *bare = topo_port(srv, P1, t.net, "\"fixed_ips\": []");
-    body = xasprintf("\"port_id\": \"%s\"", bare);
-    r = fip_update(srv, P1, fip, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Cannot add floating IP to port "
-                    "%s that has no fixed IPv4 addresses.", bare);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", bare);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Cannot add floating IP to port "
+                      "%s that has no fixed IPv4 addresses.", bare);
     apitest_resp_free(r);
-    free(body);
 
     /* Two IPv4 addresses: fixed_ip_address is required. */
     char *two = topo_port(srv, P1, t.net, "\"fixed_ips\": [{\"ip_address\": "
                           "\"10.40.0.50\"}, {\"ip_address\": "
                           "\"10.40.0.51\"}]");
-    body = xasprintf("\"port_id\": \"%s\"", two);
-    r = fip_update(srv, P1, fip, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Port %s has multiple fixed IPv4 "
-                    "addresses.  Must provide a specific IPv4 address when "
-                    "assigning a floating IP.", two);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", two);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Port %s has multiple fixed IPv4 "
+                      "addresses.  Must provide a specific IPv4 address when "
+                      "assigning a floating IP.", two);
     apitest_resp_free(r);
-    free(body);
     /* ... one it has; not one it lacks; not IPv6. */
-    body = xasprintf("\"port_id\": \"%s\", \"fixed_ip_address\": "
-                     "\"10.40.0.99\"", two);
-    r = fip_update(srv, P1, fip, body);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad floatingip request: Port %s does not have fixed ip "
-                    "10.40.0.99.", two);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, P1, "floatingip", fip,
+                    "\"port_id\": \"%s\", \"fixed_ip_address\": "
+                    "\"10.40.0.99\"", two);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad floatingip request: Port %s does not have fixed ip "
+                      "10.40.0.99.", two);
     apitest_resp_free(r);
-    free(body);
-    body = xasprintf("\"port_id\": \"%s\", \"fixed_ip_address\": "
-                     "\"2001:db8::5\"", two);
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip,
+                    "\"port_id\": \"%s\", \"fixed_ip_address\": "
+                    "\"2001:db8::5\"", two);
     assert_neutron_error(r, 400, "BadRequest");
     assert_string_equal(jstr(r->json, "NeutronError/message"),
                         "Bad floatingip request: Cannot process floating IP "
                         "association with 2001:db8::5, since that is not an "
                         "IPv4 address.");
     apitest_resp_free(r);
-    free(body);
-    body = xasprintf("\"port_id\": \"%s\", \"fixed_ip_address\": "
-                     "\"10.40.0.51\"", two);
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip,
+                    "\"port_id\": \"%s\", \"fixed_ip_address\": "
+                    "\"10.40.0.51\"", two);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/fixed_ip_address"),
                         "10.40.0.51");
     assert_string_equal(jstr(r->json, "floatingip/router_id"), t.router);
     apitest_resp_free(r);
-    free(body);
 
     /* The other address of the port may have a FIP too; the same one may
      * not. */
@@ -771,27 +584,25 @@ test_association_refusals(void **state)
 
     /* A port no router connects to the external network: 404. */
     char *lone_net = topo_net(srv, P1, NULL);
-    char *lone_sub = make_subnet(srv, P1, lone_net, "10.43.0.0/24");
+    char *lone_sub = topo_subnet(srv, P1, lone_net, "10.43.0.0/24", NULL);
     char *lone = topo_port(srv, P1, lone_net, NULL);
-    body = xasprintf("\"port_id\": \"%s\"", lone);
-    r = fip_update(srv, P1, fip2, body);
-    assert_neutron_error(r, 404, "ExternalGatewayForFloatingIPNotFound");
-    msg = xasprintf("External network %s is not reachable from subnet %s.  "
-                    "Therefore, cannot associate Port %s with a Floating IP.",
-                    env->ext, lone_sub, lone);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, P1, "floatingip", fip2, "\"port_id\": \"%s\"",
+                    lone);
+    topo_assert_error(r, 404, "ExternalGatewayForFloatingIPNotFound",
+                      "External network %s is not reachable from subnet %s.  "
+                      "Therefore, cannot associate Port %s with a Floating IP.",
+                      env->ext, lone_sub, lone);
     apitest_resp_free(r);
     /* ... nor does a router without a gateway. */
-    char *gwless = make_router(srv, P1, NULL, NULL);
-    free(add_interface(srv, P1, gwless, "subnet_id", lone_sub));
-    r = fip_update(srv, P1, fip2, body);
+    char *gwless = topo_router(srv, P1, NULL, NULL);
+    free(topo_add_interface(srv, P1, gwless, "subnet_id", lone_sub));
+    r = topo_update(srv, P1, "floatingip", fip2, "\"port_id\": \"%s\"",
+                    lone);
     assert_neutron_error(r, 404, "ExternalGatewayForFloatingIPNotFound");
     apitest_resp_free(r);
-    free(body);
 
     /* A refused update changed nothing. */
-    r = fip_get(srv, P1, fip2);
+    r = topo_get(srv, P1, "floatingips", fip2);
     assert_string_equal(jstr(r->json, "floatingip/port_id"), two);
     assert_string_equal(jstr(r->json, "floatingip/fixed_ip_address"),
                         "10.40.0.50");
@@ -799,14 +610,13 @@ test_association_refusals(void **state)
     apitest_resp_free(r);
 
     /* An admin may associate another project's port. */
-    free(add_interface(srv, P1, t.router, "subnet_id", shared_sub));
-    body = xasprintf("\"port_id\": \"%s\"", theirs);
-    r = fip_update(srv, NULL, fip2, body);
+    free(topo_add_interface(srv, P1, t.router, "subnet_id", shared_sub));
+    r = topo_update(srv, NULL, "floatingip", fip2,
+                    "\"port_id\": \"%s\"", theirs);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/router_id"), t.router);
     assert_string_equal(jstr(r->json, "floatingip/project_id"), P1);
     apitest_resp_free(r);
-    free(body);
 
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip2), 204);
@@ -825,7 +635,7 @@ test_association_refusals(void **state)
     free(port2);
     free(sub2);
     free(net2);
-    topo_free(&t);
+    topo_l3_free(&t);
 }
 
 static void
@@ -838,27 +648,27 @@ test_router_choice(void **state)
     /* Router A reaches the subnet through a port at .5: it serves the FIP.
      * Once router B holds the subnet's gateway address, B is preferred. */
     char *net = topo_net(srv, P1, NULL);
-    char *sub = make_subnet(srv, P1, net, "10.50.0.0/24");
-    char *a = make_router(srv, P1, env->ext, NULL);
-    char *b = make_router(srv, P1, env->ext, NULL);
+    char *sub = topo_subnet(srv, P1, net, "10.50.0.0/24", NULL);
+    char *a = topo_router(srv, P1, env->ext, NULL);
+    char *b = topo_router(srv, P1, env->ext, NULL);
     char *a_port = topo_port(srv, P1, net, "\"fixed_ips\": [{\"ip_address\": "
                              "\"10.50.0.5\"}]");
-    free(add_interface(srv, P1, a, "port_id", a_port));
+    free(topo_add_interface(srv, P1, a, "port_id", a_port));
     char *port = topo_port(srv, P1, net, NULL);
     body = xasprintf("\"port_id\": \"%s\"", port);
     char *fip = make_fip(srv, P1, env->ext, body);
-    struct apitest_resp *r = fip_get(srv, P1, fip);
+    struct apitest_resp *r = topo_get(srv, P1, "floatingips", fip);
     assert_string_equal(jstr(r->json, "floatingip/router_id"), a);
     apitest_resp_free(r);
-    free(add_interface(srv, P1, b, "subnet_id", sub));
+    free(topo_add_interface(srv, P1, b, "subnet_id", sub));
 
     /* Re-associating re-chooses: now B. */
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip, "%s", body);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/router_id"), b);
     apitest_resp_free(r);
     free(body);
-    wait_status(srv, fip, "ACTIVE");
+    topo_wait_status(srv, "floatingip", fip, "ACTIVE");
     char *expected = xasprintf("create:%s\ndelete:%s\ncreate:%s\n", a, a, b);
     assert_journal(srv, "noop", fip, expected);
     free(expected);
@@ -879,48 +689,45 @@ test_update(void **state)
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
-    struct topo t;
-    char *body, *expected;
+    struct topo_l3 t;
+    char *expected;
 
-    make_topo(env, P1, "10.60.0.0/24", NULL, &t);
+    topo_l3_make(env->srv, P1, env->ext, "10.60.0.0/24", NULL, &t);
     char *port = topo_port(srv, P1, t.net, NULL);
     char *fip = make_fip(srv, P1, env->ext, NULL);
 
     /* Associate. */
-    body = xasprintf("\"port_id\": \"%s\"", port);
-    r = fip_update(srv, P1, fip, body);
-    free(body);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", port);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/router_id"), t.router);
     assert_string_equal(jstr(r->json, "floatingip/status"), "DOWN");
     assert_int_equal(jint(r->json, "floatingip/revision_number"), 1);
     char *fixed = xstrdup(jstr(r->json, "floatingip/fixed_ip_address"));
     apitest_resp_free(r);
-    wait_status(srv, fip, "ACTIVE");
+    topo_wait_status(srv, "floatingip", fip, "ACTIVE");
 
     /* Omitting port_id keeps the association; the driver hears of the
      * change. */
-    r = fip_update(srv, P1, fip, "\"description\": \"web\"");
+    r = topo_update(srv, P1, "floatingip", fip, "\"description\": \"web\"");
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/port_id"), port);
     assert_string_equal(jstr(r->json, "floatingip/fixed_ip_address"), fixed);
     assert_string_equal(jstr(r->json, "floatingip/router_id"), t.router);
     assert_string_equal(jstr(r->json, "floatingip/description"), "web");
     apitest_resp_free(r);
-    wait_journal_idle(srv);
-    r = fip_get(srv, P1, fip);
+    topo_wait_journal_idle(srv);
+    r = topo_get(srv, P1, "floatingips", fip);
     assert_string_equal(jstr(r->json, "floatingip/status"), "ACTIVE");
     apitest_resp_free(r);
 
     /* fixed_ip_address alone: 400. */
-    body = xasprintf("\"fixed_ip_address\": \"%s\"", fixed);
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip,
+                    "\"fixed_ip_address\": \"%s\"", fixed);
     assert_neutron_error(r, 400, "BadRequest");
     apitest_resp_free(r);
-    free(body);
 
     /* Disassociate: DOWN for good, the driver removes it. */
-    r = fip_update(srv, P1, fip, "\"port_id\": null");
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": null");
     assert_status(r, 200);
     assert_true(YAJL_IS_NULL(jpath(r->json, "floatingip/port_id")));
     assert_true(YAJL_IS_NULL(jpath(r->json, "floatingip/router_id")));
@@ -928,8 +735,8 @@ test_update(void **state)
     assert_true(YAJL_IS_NULL(jpath(r->json, "floatingip/port_details")));
     assert_string_equal(jstr(r->json, "floatingip/status"), "DOWN");
     apitest_resp_free(r);
-    wait_journal_idle(srv);
-    r = fip_get(srv, P1, fip);
+    topo_wait_journal_idle(srv);
+    r = topo_get(srv, P1, "floatingips", fip);
     assert_string_equal(jstr(r->json, "floatingip/status"), "DOWN");
     apitest_resp_free(r);
     expected = xasprintf("create:%s\nupdate:%s\ndelete:%s\n", t.router,
@@ -939,10 +746,11 @@ test_update(void **state)
 
     /* Disassociating again, or changing an unassociated FIP, touches no
      * driver. */
-    r = fip_update(srv, P1, fip, "\"port_id\": null, \"description\": \"\"");
+    r = topo_update(srv, P1, "floatingip", fip,
+                    "\"port_id\": null, \"description\": \"\"");
     assert_status(r, 200);
     apitest_resp_free(r);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     expected = xasprintf("create:%s\nupdate:%s\ndelete:%s\n", t.router,
                          t.router, t.router);
     assert_journal(srv, "noop", fip, expected);
@@ -953,22 +761,20 @@ test_update(void **state)
     char *multi = topo_port(srv, P1, t.net, "\"fixed_ips\": [{\"ip_address\": "
                             "\"10.60.0.70\"}, {\"ip_address\": "
                             "\"10.60.0.71\"}]");
-    body = xasprintf("\"port_id\": \"%s\", \"fixed_ip_address\": "
-                     "\"10.60.0.70\"", multi);
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip,
+                    "\"port_id\": \"%s\", \"fixed_ip_address\": "
+                    "\"10.60.0.70\"", multi);
     assert_status(r, 200);
     apitest_resp_free(r);
-    free(body);
-    body = xasprintf("\"port_id\": \"%s\", \"fixed_ip_address\": "
-                     "\"10.60.0.71\"", multi);
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip,
+                    "\"port_id\": \"%s\", \"fixed_ip_address\": "
+                    "\"10.60.0.71\"", multi);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/fixed_ip_address"),
                         "10.60.0.71");
     assert_string_equal(jstr(r->json, "floatingip/status"), "DOWN");
     apitest_resp_free(r);
-    free(body);
-    wait_status(srv, fip, "ACTIVE");
+    topo_wait_status(srv, "floatingip", fip, "ACTIVE");
     expected = xasprintf("create:%s\nupdate:%s\ndelete:%s\ncreate:%s\n"
                          "update:%s\n", t.router, t.router, t.router,
                          t.router, t.router);
@@ -989,7 +795,7 @@ test_update(void **state)
     free(fixed);
     free(fip);
     free(port);
-    topo_free(&t);
+    topo_l3_free(&t);
 }
 
 static void
@@ -998,30 +804,29 @@ test_move_between_flavors(void **state)
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
-    struct topo a, b;
+    struct topo_l3 a, b;
     char *body;
 
-    make_topo(env, P1, "10.70.0.0/24", NULL, &a);
-    make_topo(env, P1, "10.71.0.0/24", env->flavor_other, &b);
+    topo_l3_make(env->srv, P1, env->ext, "10.70.0.0/24", NULL, &a);
+    topo_l3_make(env->srv, P1, env->ext, "10.71.0.0/24", env->flavor_other,
+                 &b);
     char *pa = topo_port(srv, P1, a.net, NULL);
     char *pb = topo_port(srv, P1, b.net, NULL);
 
     body = xasprintf("\"port_id\": \"%s\"", pa);
     char *fip = make_fip(srv, P1, env->ext, body);
     free(body);
-    wait_status(srv, fip, "ACTIVE");
+    topo_wait_status(srv, "floatingip", fip, "ACTIVE");
 
     /* Move to the router of flavor "other". */
-    body = xasprintf("\"port_id\": \"%s\"", pb);
-    r = fip_update(srv, P1, fip, body);
-    free(body);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", pb);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/router_id"), b.router);
     assert_string_equal(jstr(r->json, "floatingip/port_id"), pb);
     assert_string_equal(jstr(r->json, "floatingip/status"), "DOWN");
     apitest_resp_free(r);
-    wait_status(srv, fip, "ACTIVE");
-    wait_journal_idle(srv);
+    topo_wait_status(srv, "floatingip", fip, "ACTIVE");
+    topo_wait_journal_idle(srv);
 
     /* The old provider removed it, the new one added it. */
     char *expected = xasprintf("create:%s\ndelete:%s\n", a.router, a.router);
@@ -1032,14 +837,12 @@ test_move_between_flavors(void **state)
     free(expected);
 
     /* And back, then away. */
-    body = xasprintf("\"port_id\": \"%s\"", pa);
-    r = fip_update(srv, P1, fip, body);
-    free(body);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", pa);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "floatingip/router_id"), a.router);
     apitest_resp_free(r);
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     expected = xasprintf("create:%s\ndelete:%s\ncreate:%s\ndelete:%s\n",
                          a.router, a.router, a.router, a.router);
     assert_journal(srv, "noop", fip, expected);
@@ -1057,8 +860,8 @@ test_move_between_flavors(void **state)
     free(fip);
     free(pa);
     free(pb);
-    topo_free(&a);
-    topo_free(&b);
+    topo_l3_free(&a);
+    topo_l3_free(&b);
 }
 
 /* Hadron's flavor change of a router (admin-down only) takes its FIPs
@@ -1069,16 +872,16 @@ test_router_flavor_change(void **state)
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
-    struct topo t;
+    struct topo_l3 t;
     char path[128], *body;
 
-    make_topo(env, P1, "10.75.0.0/24", NULL, &t);
+    topo_l3_make(env->srv, P1, env->ext, "10.75.0.0/24", NULL, &t);
     char *port = topo_port(srv, P1, t.net, NULL);
     body = xasprintf("\"port_id\": \"%s\"", port);
     char *fip = make_fip(srv, P1, env->ext, body);
     free(body);
-    wait_status(srv, fip, "ACTIVE");
-    r = fip_get(srv, P1, fip);
+    topo_wait_status(srv, "floatingip", fip, "ACTIVE");
+    r = topo_get(srv, P1, "floatingips", fip);
     long long revision = jint(r->json, "floatingip/revision_number");
     apitest_resp_free(r);
 
@@ -1088,7 +891,7 @@ test_router_flavor_change(void **state)
              "false, \"flavor_id\": \"%s\"}}", env->flavor_nofip);
     assert_int_equal(r->status, 400);
     apitest_resp_free(r);
-    r = fip_get(srv, P1, fip);
+    r = topo_get(srv, P1, "floatingips", fip);
     assert_string_equal(jstr(r->json, "floatingip/status"), "ACTIVE");
     assert_int_equal(jint(r->json, "floatingip/revision_number"), revision);
     apitest_resp_free(r);
@@ -1098,14 +901,14 @@ test_router_flavor_change(void **state)
              "false, \"flavor_id\": \"%s\"}}", env->flavor_other);
     assert_status(r, 200);
     apitest_resp_free(r);
-    r = fip_get(srv, P1, fip);
+    r = topo_get(srv, P1, "floatingips", fip);
     assert_string_equal(jstr(r->json, "floatingip/router_id"), t.router);
     assert_string_equal(jstr(r->json, "floatingip/port_id"), port);
     assert_int_equal(jint(r->json, "floatingip/revision_number"),
                      revision + 1);
     apitest_resp_free(r);
-    wait_status(srv, fip, "ACTIVE");
-    wait_journal_idle(srv);
+    topo_wait_status(srv, "floatingip", fip, "ACTIVE");
+    topo_wait_journal_idle(srv);
     char *expected = xasprintf("create:%s\ndelete:%s\n", t.router, t.router);
     assert_journal(srv, "noop", fip, expected);
     free(expected);
@@ -1114,10 +917,10 @@ test_router_flavor_change(void **state)
     free(expected);
 
     /* Its later changes go to the new provider only. */
-    r = fip_update(srv, P1, fip, "\"port_id\": null");
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": null");
     assert_status(r, 200);
     apitest_resp_free(r);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     expected = xasprintf("create:%s\ndelete:%s\n", t.router, t.router);
     assert_journal(srv, "noop", fip, expected);
     assert_journal(srv, "other", fip, expected);
@@ -1126,7 +929,7 @@ test_router_flavor_change(void **state)
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
     free(fip);
     free(port);
-    topo_free(&t);
+    topo_l3_free(&t);
 }
 
 static void
@@ -1134,10 +937,11 @@ test_capability(void **state)
 {
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
-    struct topo t;
+    struct topo_l3 t;
     char *body;
 
-    make_topo(env, P1, "10.80.0.0/24", env->flavor_nofip, &t);
+    topo_l3_make(env->srv, P1, env->ext, "10.80.0.0/24", env->flavor_nofip,
+                 &t);
     char *port = topo_port(srv, P1, t.net, NULL);
     body = xasprintf("\"floating_network_id\": \"%s\", \"port_id\": \"%s\"",
                      env->ext, port);
@@ -1159,15 +963,13 @@ test_capability(void **state)
 
     /* Unassociated, it is fine; associating it is not. */
     char *fip = make_fip(srv, P1, env->ext, NULL);
-    body = xasprintf("\"port_id\": \"%s\"", port);
-    r = fip_update(srv, P1, fip, body);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"", port);
     assert_int_equal(r->status, 400);
     apitest_resp_free(r);
-    free(body);
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
     free(fip);
     free(port);
-    topo_free(&t);
+    topo_l3_free(&t);
 }
 
 static void
@@ -1176,10 +978,10 @@ test_router_rules(void **state)
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
-    struct topo t;
-    char path[160], *body, *msg;
+    struct topo_l3 t;
+    char path[160], *body;
 
-    make_topo(env, P1, "10.90.0.0/24", NULL, &t);
+    topo_l3_make(env->srv, P1, env->ext, "10.90.0.0/24", NULL, &t);
     char *port = topo_port(srv, P1, t.net, NULL);
     body = xasprintf("\"port_id\": \"%s\"", port);
     char *fip = make_fip(srv, P1, env->ext, body);
@@ -1189,28 +991,24 @@ test_router_rules(void **state)
     snprintf(path, sizeof path, "/v2.0/routers/%s/remove_router_interface",
              t.router);
     r = topo_call(srv, "PUT", path, P1, "{\"subnet_id\": \"%s\"}", t.subnet);
-    assert_neutron_error(r, 409, "RouterInterfaceInUseByFloatingIP");
-    msg = xasprintf("Router interface for subnet %s on router %s cannot be "
-                    "deleted, as it is required by one or more floating "
-                    "IPs.", t.subnet, t.router);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "RouterInterfaceInUseByFloatingIP",
+                      "Router interface for subnet %s on router %s cannot be "
+                      "deleted, as it is required by one or more floating "
+                      "IPs.", t.subnet, t.router);
     apitest_resp_free(r);
 
     /* Nor its gateway be cleared. */
     snprintf(path, sizeof path, "/v2.0/routers/%s", t.router);
     r = topo_call(srv, "PUT", path, P1, "{\"router\": {\"external_gateway_info\": "
              "{}}}");
-    assert_neutron_error(r, 409, "RouterExternalGatewayInUseByFloatingIp");
-    msg = xasprintf("Gateway cannot be updated for router %s, since a "
-                    "gateway to external network %s is required by one or "
-                    "more floating IPs.", t.router, env->ext);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    topo_assert_error(r, 409, "RouterExternalGatewayInUseByFloatingIp",
+                      "Gateway cannot be updated for router %s, since a "
+                      "gateway to external network %s is required by one or "
+                      "more floating IPs.", t.router, env->ext);
     apitest_resp_free(r);
 
     /* Once disassociated, both may go. */
-    r = fip_update(srv, P1, fip, "\"port_id\": null");
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": null");
     assert_status(r, 200);
     apitest_resp_free(r);
     snprintf(path, sizeof path, "/v2.0/routers/%s/remove_router_interface",
@@ -1227,7 +1025,7 @@ test_router_rules(void **state)
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
     free(fip);
     free(port);
-    topo_free(&t);
+    topo_l3_free(&t);
 }
 
 static void

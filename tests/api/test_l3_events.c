@@ -36,46 +36,6 @@ static const char server_config[] =
 
 /* ---- Helpers ---- */
 
-
-
-
-
-
-static char *
-make_subnet(struct apitest_server *srv, const char *project, const char *net,
-            const char *cidr)
-{
-    return topo_create_id(srv, "POST", "/v2.0/subnets", NULL, 201, "subnet/id",
-                     "{\"subnet\": {\"network_id\": \"%s\", \"cidr\": \"%s\", "
-                     "\"ip_version\": 4, \"project_id\": \"%s\"}}", net, cidr,
-                     project);
-}
-
-
-static char *
-make_router(struct apitest_server *srv, const char *project, const char *ext)
-{
-    if (!ext) {
-        return topo_create_id(srv, "POST", "/v2.0/routers", project, 201,
-                         "router/id", "{\"router\": {\"name\": \"r\"}}");
-    }
-    return topo_create_id(srv, "POST", "/v2.0/routers", project, 201, "router/id",
-                     "{\"router\": {\"name\": \"r\", \"external_gateway_info\""
-                     ": {\"network_id\": \"%s\"}}}", ext);
-}
-
-static char *
-add_interface(struct apitest_server *srv, const char *project,
-              const char *router, const char *subnet)
-{
-    char path[160];
-
-    snprintf(path, sizeof path, "/v2.0/routers/%s/add_router_interface",
-             router);
-    return topo_create_id(srv, "PUT", path, project, 200, "port_id",
-                     "{\"subnet_id\": \"%s\"}", subnet);
-}
-
 /* A floating IP of 'project' (created by an admin for it), associated
  * with 'port' if nonnull. */
 static char *
@@ -88,37 +48,9 @@ make_fip(struct apitest_server *srv, const char *project, const char *ext,
         snprintf(assoc, sizeof assoc, ", \"port_id\": \"%s\"", port);
     }
     return topo_create_id(srv, "POST", "/v2.0/floatingips", NULL, 201,
-                     "floatingip/id", "{\"floatingip\": "
-                     "{\"floating_network_id\": \"%s\", \"project_id\": "
-                     "\"%s\"%s}}", ext, project, assoc);
-}
-
-static struct apitest_resp *
-get(struct apitest_server *srv, const char *project, const char *plural,
-    const char *id)
-{
-    char path[160];
-    snprintf(path, sizeof path, "/v2.0/%s/%s", plural, id);
-    return api_call(srv, "GET", path, project, NULL);
-}
-
-
-static struct apitest_resp *
-delete_resp(struct apitest_server *srv, const char *project,
-            const char *plural, const char *id)
-{
-    char path[160];
-    snprintf(path, sizeof path, "/v2.0/%s/%s", plural, id);
-    return api_call(srv, "DELETE", path, project, NULL);
-}
-
-static struct apitest_resp *
-update(struct apitest_server *srv, const char *project, const char *singular,
-       const char *id, const char *attrs)
-{
-    char path[160];
-    snprintf(path, sizeof path, "/v2.0/%ss/%s", singular, id);
-    return topo_call(srv, "PUT", path, project, "{\"%s\": {%s}}", singular, attrs);
+                          "floatingip/id", "{\"floatingip\": "
+                          "{\"floating_network_id\": \"%s\", \"project_id\": "
+                          "\"%s\"%s}}", ext, project, assoc);
 }
 
 /* The JSON text of GET /v2.0/<plural>/<id> as admin (malloc'd), to compare
@@ -126,7 +58,7 @@ update(struct apitest_server *srv, const char *project, const char *singular,
 static char *
 snapshot(struct apitest_server *srv, const char *plural, const char *id)
 {
-    struct apitest_resp *r = get(srv, NULL, plural, id);
+    struct apitest_resp *r = topo_get(srv, NULL, plural, id);
     assert_status(r, 200);
     char *text = xstrdup(r->body);
     apitest_resp_free(r);
@@ -143,52 +75,12 @@ assert_unchanged(struct apitest_server *srv, const char *plural,
 }
 
 
-static void
-wait_journal_idle(struct apitest_server *srv)
-{
-    for (int i = 0; i < 1000; i++) {
-        struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
-                                         "state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        topo_sleep_ms(10);
-    }
-    fail_msg("the journal did not drain");
-}
-
-/* The journal rows of floating IP 'id' as "operation:router_id" lines. */
-static char *
-journal_of(struct apitest_server *srv, const char *id)
-{
-    char *out = xstrdup("");
-    struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
-                                     "driver=noop");
-    assert_status(r, 200);
-    yajl_val list = jpath(r->json, "journal_entries");
-    for (size_t i = 0; YAJL_IS_ARRAY(list) && i < list->u.array.len; i++) {
-        yajl_val e = list->u.array.values[i];
-        if (!strcmp(jstr(e, "resource"), "floatingip")
-            && !strcmp(jstr(e, "resource_id"), id)) {
-            char *longer = xasprintf("%s%s:%s\n", out, jstr(e, "operation"),
-                                     jstr(e, "router_id"));
-            free(out);
-            out = longer;
-        }
-    }
-    apitest_resp_free(r);
-    return out;
-}
-
-/* An external network with a subnet, a project network and subnet, and a
- * router with a gateway and an interface between them. */
+/* An external network with a subnet, and a project network and subnet
+ * routed by a router with a gateway on it. */
 struct topo {
     char *ext, *ext_subnet;
-    char *net, *subnet;
-    char *router, *interface, *gateway;
+    struct topo_l3 l3;
+    char *gateway;              /* the router's gateway port */
 };
 
 static void
@@ -198,16 +90,13 @@ make_topo(struct apitest_server *srv, int n, struct topo *t)
 
     t->ext = topo_net(srv, "admin", "\"router:external\": true");
     snprintf(cidr, sizeof cidr, "172.30.%d.0/24", n);
-    t->ext_subnet = make_subnet(srv, "admin", t->ext, cidr);
-    t->net = topo_net(srv, P1, NULL);
+    t->ext_subnet = topo_subnet(srv, "admin", t->ext, cidr, NULL);
     snprintf(cidr, sizeof cidr, "10.%d.0.0/24", n);
-    t->subnet = make_subnet(srv, P1, t->net, cidr);
-    t->router = make_router(srv, P1, t->ext);
-    t->interface = add_interface(srv, P1, t->router, t->subnet);
+    topo_l3_make(srv, P1, t->ext, cidr, NULL, &t->l3);
 
     char path[160];
     snprintf(path, sizeof path, "/v2.0/ports?device_id=%s&device_owner="
-             "network:router_gateway", t->router);
+             "network:router_gateway", t->l3.router);
     struct apitest_resp *r = api_get(srv, path);
     assert_status(r, 200);
     assert_int_equal(jlen(r->json, "ports"), 1);
@@ -216,14 +105,11 @@ make_topo(struct apitest_server *srv, int n, struct topo *t)
 }
 
 static void
-topo_free(struct topo *t)
+free_topo(struct topo *t)
 {
     free(t->ext);
     free(t->ext_subnet);
-    free(t->net);
-    free(t->subnet);
-    free(t->router);
-    free(t->interface);
+    topo_l3_free(&t->l3);
     free(t->gateway);
 }
 
@@ -251,10 +137,9 @@ test_router_ports_not_deletable(void **state)
     struct apitest_server *srv = *state;
     struct apitest_resp *r;
     struct topo t;
-    char *msg;
 
     make_topo(srv, 1, &t);
-    char *port = topo_port(srv, P1, t.net, NULL);
+    char *port = topo_port(srv, P1, t.l3.net, NULL);
     char *fip = make_fip(srv, P1, t.ext, port);
     char *fip_port = NULL;
     char path[160];
@@ -262,73 +147,68 @@ test_router_ports_not_deletable(void **state)
     r = api_get(srv, path);
     fip_port = xstrdup(jstr(r->json, "ports/0/id"));
     apitest_resp_free(r);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
 
-    char *interface_before = snapshot(srv, "ports", t.interface);
+    char *interface_before = snapshot(srv, "ports", t.l3.port);
     char *gateway_before = snapshot(srv, "ports", t.gateway);
     char *fip_port_before = snapshot(srv, "ports", fip_port);
-    char *router_before = snapshot(srv, "routers", t.router);
+    char *router_before = snapshot(srv, "routers", t.l3.router);
     char *fip_before = snapshot(srv, "floatingips", fip);
 
     /* A router interface, as its owner (the network's owner) and as an
      * admin. */
-    r = delete_resp(srv, P1, "ports", t.interface);
-    assert_neutron_error(r, 409, "ServicePortInUse");
-    msg = xasprintf("Port %s cannot be deleted directly via the port API: "
-                    "has device owner network:router_interface.",
-                    t.interface);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_delete_resp(srv, P1, "ports", t.l3.port);
+    topo_assert_error(r, 409, "ServicePortInUse",
+                      "Port %s cannot be deleted directly via the port API: "
+                      "has device owner network:router_interface.",
+                      t.l3.port);
     apitest_resp_free(r);
-    r = delete_resp(srv, NULL, "ports", t.interface);
+    r = topo_delete_resp(srv, NULL, "ports", t.l3.port);
     assert_neutron_error(r, 409, "ServicePortInUse");
     apitest_resp_free(r);
 
     /* The router's gateway. */
-    r = delete_resp(srv, NULL, "ports", t.gateway);
-    assert_neutron_error(r, 409, "ServicePortInUse");
-    msg = xasprintf("Port %s cannot be deleted directly via the port API: "
-                    "has device owner network:router_gateway.", t.gateway);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_delete_resp(srv, NULL, "ports", t.gateway);
+    topo_assert_error(r, 409, "ServicePortInUse",
+                      "Port %s cannot be deleted directly via the port API: "
+                      "has device owner network:router_gateway.", t.gateway);
     apitest_resp_free(r);
 
     /* A floating IP's port. */
-    r = delete_resp(srv, NULL, "ports", fip_port);
-    assert_neutron_error(r, 409, "ServicePortInUse");
-    msg = xasprintf("Port %s cannot be deleted directly via the port API: "
-                    "has device owner network:floatingip.", fip_port);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_delete_resp(srv, NULL, "ports", fip_port);
+    topo_assert_error(r, 409, "ServicePortInUse",
+                      "Port %s cannot be deleted directly via the port API: "
+                      "has device owner network:floatingip.", fip_port);
     apitest_resp_free(r);
 
     /* Everything is as it was. */
-    assert_unchanged(srv, "ports", t.interface, interface_before);
+    assert_unchanged(srv, "ports", t.l3.port, interface_before);
     assert_unchanged(srv, "ports", t.gateway, gateway_before);
     assert_unchanged(srv, "ports", fip_port, fip_port_before);
-    assert_unchanged(srv, "routers", t.router, router_before);
+    assert_unchanged(srv, "routers", t.l3.router, router_before);
     assert_unchanged(srv, "floatingips", fip, fip_before);
 
     /* Through the L3 API they go. */
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
-    r = get(srv, NULL, "ports", fip_port);
+    r = topo_get(srv, NULL, "ports", fip_port);
     assert_neutron_error(r, 404, "PortNotFound");
     apitest_resp_free(r);
     snprintf(path, sizeof path, "/v2.0/routers/%s/remove_router_interface",
-             t.router);
-    r = topo_call(srv, "PUT", path, P1, "{\"subnet_id\": \"%s\"}", t.subnet);
+             t.l3.router);
+    r = topo_call(srv, "PUT", path, P1, "{\"subnet_id\": \"%s\"}",
+                  t.l3.subnet);
     assert_status(r, 200);
     apitest_resp_free(r);
-    r = get(srv, NULL, "ports", t.interface);
+    r = topo_get(srv, NULL, "ports", t.l3.port);
     assert_neutron_error(r, 404, "PortNotFound");
     apitest_resp_free(r);
-    assert_int_equal(topo_delete(srv, P1, "routers", t.router), 204);
-    r = get(srv, NULL, "ports", t.gateway);
+    assert_int_equal(topo_delete(srv, P1, "routers", t.l3.router), 204);
+    r = topo_get(srv, NULL, "ports", t.gateway);
     assert_neutron_error(r, 404, "PortNotFound");
     apitest_resp_free(r);
 
     /* A port that only claims to be a router's can go. */
-    char *fake = topo_port(srv, NULL, t.net, "\"project_id\": \"" P1 "\", "
+    char *fake = topo_port(srv, NULL, t.l3.net, "\"project_id\": \"" P1 "\", "
                            "\"device_owner\": \"network:router_interface\", "
                            "\"device_id\": \"nothing\"");
     assert_int_equal(topo_delete(srv, P1, "ports", fake), 204);
@@ -342,7 +222,7 @@ test_router_ports_not_deletable(void **state)
     free(fip_port);
     free(fip);
     free(port);
-    topo_free(&t);
+    free_topo(&t);
 }
 
 static void
@@ -353,35 +233,34 @@ test_router_ports_not_reowned(void **state)
     struct topo t;
 
     make_topo(srv, 2, &t);
-    char *before = snapshot(srv, "ports", t.interface);
+    char *before = snapshot(srv, "ports", t.l3.port);
 
-    r = update(srv, NULL, "port", t.interface,
-               "\"device_owner\": \"compute:nova\"");
+    r = topo_update(srv, NULL, "port", t.l3.port,
+                    "\"device_owner\": \"compute:nova\"");
     assert_neutron_error(r, 409, "ServicePortInUse");
     apitest_resp_free(r);
-    r = update(srv, NULL, "port", t.interface, "\"device_id\": \"vm-1\"");
+    r = topo_update(srv, NULL, "port", t.l3.port, "\"device_id\": \"vm-1\"");
     assert_neutron_error(r, 409, "ServicePortInUse");
     apitest_resp_free(r);
-    r = update(srv, NULL, "port", t.gateway, "\"device_id\": \"\"");
+    r = topo_update(srv, NULL, "port", t.gateway, "\"device_id\": \"\"");
     assert_neutron_error(r, 409, "ServicePortInUse");
     apitest_resp_free(r);
-    assert_unchanged(srv, "ports", t.interface, before);
+    assert_unchanged(srv, "ports", t.l3.port, before);
     free(before);
 
     /* Other attributes may change. */
-    r = update(srv, NULL, "port", t.interface, "\"name\": \"up-link\"");
+    r = topo_update(srv, NULL, "port", t.l3.port, "\"name\": \"up-link\"");
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "port/name"), "up-link");
     apitest_resp_free(r);
 
     /* Setting the same owner again is no change. */
-    char *attrs = xasprintf("\"device_owner\": \"network:router_interface\", "
-                            "\"device_id\": \"%s\"", t.router);
-    r = update(srv, NULL, "port", t.interface, attrs);
+    r = topo_update(srv, NULL, "port", t.l3.port, "\"device_owner\": "
+                    "\"network:router_interface\", \"device_id\": \"%s\"",
+                    t.l3.router);
     assert_status(r, 200);
     apitest_resp_free(r);
-    free(attrs);
-    topo_free(&t);
+    free_topo(&t);
 }
 
 static void
@@ -390,25 +269,23 @@ test_fixed_ip_of_fip(void **state)
     struct apitest_server *srv = *state;
     struct apitest_resp *r;
     struct topo t;
-    char *attrs, *msg;
 
     make_topo(srv, 3, &t);
-    char *port = topo_port(srv, P1, t.net, "\"fixed_ips\": [{\"ip_address\": "
+    char *port = topo_port(srv, P1, t.l3.net,
+                           "\"fixed_ips\": [{\"ip_address\": "
                            "\"10.3.0.10\"}]");
     char *fip = make_fip(srv, P1, t.ext, port);
     char *before = snapshot(srv, "ports", port);
 
     /* Dropping the address: 400, nothing changed. */
-    r = update(srv, P1, "port", port, "\"fixed_ips\": [{\"ip_address\": "
-               "\"10.3.0.11\"}]");
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad port request: Cannot update the fixed_ips of the "
-                    "port %s, because its original fixed_ip has been "
-                    "associated to a floating ip.", port);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, P1, "port", port, "\"fixed_ips\": [{\"ip_address\": "
+                    "\"10.3.0.11\"}]");
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad port request: Cannot update the fixed_ips of the "
+                      "port %s, because its original fixed_ip has been "
+                      "associated to a floating ip.", port);
     apitest_resp_free(r);
-    r = update(srv, P1, "port", port, "\"fixed_ips\": []");
+    r = topo_update(srv, P1, "port", port, "\"fixed_ips\": []");
     assert_neutron_error(r, 400, "BadRequest");
     apitest_resp_free(r);
     assert_unchanged(srv, "ports", port, before);
@@ -417,20 +294,18 @@ test_fixed_ip_of_fip(void **state)
     apitest_resp_free(r);
 
     /* Keeping it while adding another is fine. */
-    attrs = xasprintf("\"fixed_ips\": [{\"ip_address\": \"10.3.0.10\"}, "
-                      "{\"ip_address\": \"10.3.0.12\"}]");
-    r = update(srv, P1, "port", port, attrs);
+    r = topo_update(srv, P1, "port", port, "\"fixed_ips\": [{\"ip_address\": "
+                    "\"10.3.0.10\"}, {\"ip_address\": \"10.3.0.12\"}]");
     assert_status(r, 200);
     assert_int_equal(jlen(r->json, "port/fixed_ips"), 2);
     apitest_resp_free(r);
-    free(attrs);
 
     /* Once disassociated, the address may go. */
-    r = update(srv, P1, "floatingip", fip, "\"port_id\": null");
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": null");
     assert_status(r, 200);
     apitest_resp_free(r);
-    r = update(srv, P1, "port", port, "\"fixed_ips\": [{\"ip_address\": "
-               "\"10.3.0.11\"}]");
+    r = topo_update(srv, P1, "port", port, "\"fixed_ips\": [{\"ip_address\": "
+                    "\"10.3.0.11\"}]");
     assert_status(r, 200);
     apitest_resp_free(r);
 
@@ -438,7 +313,7 @@ test_fixed_ip_of_fip(void **state)
     free(before);
     free(fip);
     free(port);
-    topo_free(&t);
+    free_topo(&t);
 }
 
 static void
@@ -449,16 +324,16 @@ test_port_delete_disassociates(void **state)
     struct topo t;
 
     make_topo(srv, 4, &t);
-    char *port = topo_port(srv, P1, t.net, NULL);
+    char *port = topo_port(srv, P1, t.l3.net, NULL);
     char *fip = make_fip(srv, P1, t.ext, port);
-    wait_journal_idle(srv);
-    r = get(srv, P1, "floatingips", fip);
+    topo_wait_journal_idle(srv);
+    r = topo_get(srv, P1, "floatingips", fip);
     assert_string_equal(jstr(r->json, "floatingip/status"), "ACTIVE");
     int64_t revision = jint(r->json, "floatingip/revision_number");
     apitest_resp_free(r);
 
     assert_int_equal(topo_delete(srv, P1, "ports", port), 204);
-    r = get(srv, P1, "floatingips", fip);
+    r = topo_get(srv, P1, "floatingips", fip);
     assert_status(r, 200);
     yajl_val f = jpath(r->json, "floatingip");
     assert_true(YAJL_IS_NULL(jpath(f, "port_id")));
@@ -470,46 +345,45 @@ test_port_delete_disassociates(void **state)
     apitest_resp_free(r);
 
     /* The old router's driver was told, and it stays DOWN. */
-    wait_journal_idle(srv);
-    char *got = journal_of(srv, fip);
-    char *expected = xasprintf("create:%s\ndelete:%s\n", t.router, t.router);
+    topo_wait_journal_idle(srv);
+    char *got = topo_fip_journal(srv, "noop", fip);
+    char *expected = xasprintf("create:%s\ndelete:%s\n", t.l3.router,
+                               t.l3.router);
     assert_string_equal(got, expected);
     free(got);
     free(expected);
-    r = get(srv, P1, "floatingips", fip);
+    r = topo_get(srv, P1, "floatingips", fip);
     assert_string_equal(jstr(r->json, "floatingip/status"), "DOWN");
     apitest_resp_free(r);
 
     /* The FIP can serve another port. */
-    char *port2 = topo_port(srv, P1, t.net, NULL);
-    char *attrs = xasprintf("\"port_id\": \"%s\"", port2);
-    r = update(srv, P1, "floatingip", fip, attrs);
+    char *port2 = topo_port(srv, P1, t.l3.net, NULL);
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": \"%s\"",
+                    port2);
     assert_status(r, 200);
-    assert_string_equal(jstr(r->json, "floatingip/router_id"), t.router);
+    assert_string_equal(jstr(r->json, "floatingip/router_id"), t.l3.router);
     apitest_resp_free(r);
-    free(attrs);
 
     /* A project may not delete its port while it holds another project's
      * floating IP (made by an admin); an admin may. */
     char *fip2 = make_fip(srv, P2, t.ext, NULL);
-    r = update(srv, P1, "floatingip", fip, "\"port_id\": null");
+    r = topo_update(srv, P1, "floatingip", fip, "\"port_id\": null");
     assert_status(r, 200);
     apitest_resp_free(r);
-    attrs = xasprintf("\"port_id\": \"%s\"", port2);
-    r = update(srv, NULL, "floatingip", fip2, attrs);
-    free(attrs);
+    r = topo_update(srv, NULL, "floatingip", fip2, "\"port_id\": \"%s\"",
+                    port2);
     assert_status(r, 200);
     apitest_resp_free(r);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     char *before = snapshot(srv, "ports", port2);
     char *fip2_before = snapshot(srv, "floatingips", fip2);
-    r = delete_resp(srv, P1, "ports", port2);
+    r = topo_delete_resp(srv, P1, "ports", port2);
     assert_neutron_error(r, 409, "FipAssociated");
     apitest_resp_free(r);
     assert_unchanged(srv, "ports", port2, before);
     assert_unchanged(srv, "floatingips", fip2, fip2_before);
     assert_int_equal(topo_delete(srv, NULL, "ports", port2), 204);
-    r = get(srv, NULL, "floatingips", fip2);
+    r = topo_get(srv, NULL, "floatingips", fip2);
     assert_true(YAJL_IS_NULL(jpath(r->json, "floatingip/port_id")));
     apitest_resp_free(r);
 
@@ -521,7 +395,7 @@ test_port_delete_disassociates(void **state)
     free(port2);
     free(fip);
     free(port);
-    topo_free(&t);
+    free_topo(&t);
 }
 
 static void
@@ -530,40 +404,38 @@ test_subnet_with_interface(void **state)
     struct apitest_server *srv = *state;
     struct apitest_resp *r;
     struct topo t;
-    char *msg;
 
     make_topo(srv, 5, &t);
-    char *subnet_before = snapshot(srv, "subnets", t.subnet);
-    char *port_before = snapshot(srv, "ports", t.interface);
+    char *subnet_before = snapshot(srv, "subnets", t.l3.subnet);
+    char *port_before = snapshot(srv, "ports", t.l3.port);
 
-    r = delete_resp(srv, P1, "subnets", t.subnet);
-    assert_neutron_error(r, 409, "SubnetInUse");
-    msg = xasprintf("Unable to complete operation on subnet %s: One or more "
-                    "ports have an IP allocation from this subnet.",
-                    t.subnet);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_delete_resp(srv, P1, "subnets", t.l3.subnet);
+    topo_assert_error(r, 409, "SubnetInUse",
+                      "Unable to complete operation on subnet %s: One or more "
+                      "ports have an IP allocation from this subnet.",
+                      t.l3.subnet);
     apitest_resp_free(r);
-    assert_unchanged(srv, "subnets", t.subnet, subnet_before);
-    assert_unchanged(srv, "ports", t.interface, port_before);
+    assert_unchanged(srv, "subnets", t.l3.subnet, subnet_before);
+    assert_unchanged(srv, "ports", t.l3.port, port_before);
 
     /* The project's network cannot go either (it has the interface). */
-    r = delete_resp(srv, P1, "networks", t.net);
+    r = topo_delete_resp(srv, P1, "networks", t.l3.net);
     assert_int_equal(r->status, 409);
     apitest_resp_free(r);
-    assert_unchanged(srv, "subnets", t.subnet, subnet_before);
+    assert_unchanged(srv, "subnets", t.l3.subnet, subnet_before);
 
     /* Without the interface it can. */
     char path[160];
     snprintf(path, sizeof path, "/v2.0/routers/%s/remove_router_interface",
-             t.router);
-    r = topo_call(srv, "PUT", path, P1, "{\"subnet_id\": \"%s\"}", t.subnet);
+             t.l3.router);
+    r = topo_call(srv, "PUT", path, P1, "{\"subnet_id\": \"%s\"}",
+                  t.l3.subnet);
     assert_status(r, 200);
     apitest_resp_free(r);
-    assert_int_equal(topo_delete(srv, P1, "subnets", t.subnet), 204);
+    assert_int_equal(topo_delete(srv, P1, "subnets", t.l3.subnet), 204);
     free(subnet_before);
     free(port_before);
-    topo_free(&t);
+    free_topo(&t);
 }
 
 static void
@@ -572,7 +444,7 @@ test_external_network_in_use(void **state)
     struct apitest_server *srv = *state;
     struct apitest_resp *r;
     struct topo t;
-    char *msg, path[160];
+    char path[160];
 
     make_topo(srv, 6, &t);
     char *net_before = snapshot(srv, "networks", t.ext);
@@ -580,27 +452,23 @@ test_external_network_in_use(void **state)
     char *gateway_before = snapshot(srv, "ports", t.gateway);
 
     /* With a router gateway: neither deleted nor made internal. */
-    r = delete_resp(srv, NULL, "networks", t.ext);
-    assert_neutron_error(r, 409, "NetworkInUse");
-    msg = xasprintf("Unable to complete operation on network %s. There are "
-                    "one or more ports still in use on the network.", t.ext);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_delete_resp(srv, NULL, "networks", t.ext);
+    topo_assert_error(r, 409, "NetworkInUse",
+                      "Unable to complete operation on network %s. There are "
+                      "one or more ports still in use on the network.", t.ext);
     apitest_resp_free(r);
-    r = update(srv, NULL, "network", t.ext, "\"router:external\": false");
-    assert_neutron_error(r, 409, "ExternalNetworkInUse");
-    msg = xasprintf("External network %s cannot be updated to be made "
-                    "non-external, since it has existing gateway ports.",
-                    t.ext);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, NULL, "network", t.ext, "\"router:external\": false");
+    topo_assert_error(r, 409, "ExternalNetworkInUse",
+                      "External network %s cannot be updated to be made "
+                      "non-external, since it has existing gateway ports.",
+                      t.ext);
     apitest_resp_free(r);
     assert_unchanged(srv, "networks", t.ext, net_before);
     assert_unchanged(srv, "subnets", t.ext_subnet, subnet_before);
     assert_unchanged(srv, "ports", t.gateway, gateway_before);
 
     /* Other updates of it are fine. */
-    r = update(srv, NULL, "network", t.ext, "\"name\": \"public\"");
+    r = topo_update(srv, NULL, "network", t.ext, "\"name\": \"public\"");
     assert_status(r, 200);
     apitest_resp_free(r);
     free(net_before);
@@ -608,23 +476,22 @@ test_external_network_in_use(void **state)
 
     /* With only a floating IP (no gateway any more): the same. */
     snprintf(path, sizeof path, "/v2.0/routers/%s/remove_router_interface",
-             t.router);
-    r = topo_call(srv, "PUT", path, P1, "{\"subnet_id\": \"%s\"}", t.subnet);
+             t.l3.router);
+    r = topo_call(srv, "PUT", path, P1, "{\"subnet_id\": \"%s\"}",
+                  t.l3.subnet);
     assert_status(r, 200);
     apitest_resp_free(r);
-    assert_int_equal(topo_delete(srv, P1, "routers", t.router), 204);
+    assert_int_equal(topo_delete(srv, P1, "routers", t.l3.router), 204);
     char *fip = make_fip(srv, P1, t.ext, NULL);
     char *fip_before = snapshot(srv, "floatingips", fip);
-    r = delete_resp(srv, NULL, "networks", t.ext);
+    r = topo_delete_resp(srv, NULL, "networks", t.ext);
     assert_neutron_error(r, 409, "NetworkInUse");
     apitest_resp_free(r);
-    r = update(srv, NULL, "network", t.ext, "\"router:external\": false");
-    assert_neutron_error(r, 409, "ExternalNetworkInUse");
-    msg = xasprintf("External network %s cannot be updated to be made "
-                    "non-external, since it has existing floating IPs.",
-                    t.ext);
-    assert_string_equal(jstr(r->json, "NeutronError/message"), msg);
-    free(msg);
+    r = topo_update(srv, NULL, "network", t.ext, "\"router:external\": false");
+    topo_assert_error(r, 409, "ExternalNetworkInUse",
+                      "External network %s cannot be updated to be made "
+                      "non-external, since it has existing floating IPs.",
+                      t.ext);
     apitest_resp_free(r);
     assert_unchanged(srv, "networks", t.ext, net_before);
     assert_unchanged(srv, "subnets", t.ext_subnet, subnet_before);
@@ -632,7 +499,7 @@ test_external_network_in_use(void **state)
 
     /* Without either: both allowed. */
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
-    r = update(srv, NULL, "network", t.ext, "\"router:external\": false");
+    r = topo_update(srv, NULL, "network", t.ext, "\"router:external\": false");
     assert_status(r, 200);
     apitest_resp_free(r);
     assert_int_equal(topo_delete(srv, NULL, "networks", t.ext), 204);
@@ -642,7 +509,7 @@ test_external_network_in_use(void **state)
     free(net_before);
     free(subnet_before);
     free(gateway_before);
-    topo_free(&t);
+    free_topo(&t);
 }
 
 int

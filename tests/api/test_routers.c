@@ -50,69 +50,6 @@ struct env {
 
 /* ---- Helpers ---- */
 
-
-
-/* Sends a request that must answer 'status' and returns the string at
- * 'key' (malloc'd). */
-
-
-
-static char *
-make_subnet(struct apitest_server *srv, const char *project, const char *net,
-            const char *cidr, const char *extra)
-{
-    int version = strchr(cidr, ':') ? 6 : 4;
-    return topo_create_id(srv, "POST", "/v2.0/subnets", NULL, 201, "subnet/id",
-                     "{\"subnet\": {\"network_id\": \"%s\", \"cidr\": \"%s\", "
-                     "\"ip_version\": %d, \"project_id\": \"%s\"%s%s}}", net,
-                     cidr, version, project, extra ? ", " : "",
-                     extra ? extra : "");
-}
-
-
-/* A router of 'project' with extra JSON members 'extra' (may be NULL). */
-static char *
-make_router(struct apitest_server *srv, const char *project,
-            const char *extra)
-{
-    return topo_create_id(srv, "POST", "/v2.0/routers", project, 201, "router/id",
-                     "{\"router\": {\"name\": \"r\"%s%s}}", extra ? ", " : "",
-                     extra ? extra : "");
-}
-
-static struct apitest_resp *
-router_get(struct apitest_server *srv, const char *project, const char *id)
-{
-    char path[128];
-    snprintf(path, sizeof path, "/v2.0/routers/%s", id);
-    return api_call(srv, "GET", path, project, NULL);
-}
-
-static struct apitest_resp *router_put(struct apitest_server *,
-                                       const char *project, const char *id,
-                                       const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-/* PUT /v2.0/routers/{id} with {"router": {<fmt>}}. */
-static struct apitest_resp *
-router_put(struct apitest_server *srv, const char *project, const char *id,
-           const char *fmt, ...)
-{
-    char path[128], *attrs = NULL;
-    va_list args;
-
-    va_start(args, fmt);
-    if (vasprintf(&attrs, fmt, args) < 0) {
-        abort();
-    }
-    va_end(args);
-    snprintf(path, sizeof path, "/v2.0/routers/%s", id);
-    struct apitest_resp *r = topo_call(srv, "PUT", path, project,
-                                  "{\"router\": {%s}}", attrs);
-    free(attrs);
-    return r;
-}
-
 static struct apitest_resp *router_action(struct apitest_server *,
                                           const char *project,
                                           const char *id, const char *action,
@@ -138,20 +75,6 @@ router_action(struct apitest_server *srv, const char *project, const char *id,
     return r;
 }
 
-/* Adds an interface by "subnet_id" or "port_id"; returns the port id. */
-static char *
-add_interface(struct apitest_server *srv, const char *project,
-              const char *router, const char *key, const char *id)
-{
-    struct apitest_resp *r = router_action(srv, project, router,
-                                           "add_router_interface",
-                                           "{\"%s\": \"%s\"}", key, id);
-    assert_status(r, 200);
-    char *port = xstrdup(jstr(r->json, "port_id"));
-    apitest_resp_free(r);
-    return port;
-}
-
 static void
 remove_interface(struct apitest_server *srv, const char *project,
                  const char *router, const char *key, const char *id)
@@ -161,46 +84,6 @@ remove_interface(struct apitest_server *srv, const char *project,
                                            "{\"%s\": \"%s\"}", key, id);
     assert_status(r, 200);
     apitest_resp_free(r);
-}
-
-
-
-
-/* Waits until router 'id' has status 'status' (10 s at most). */
-static void
-wait_status(struct apitest_server *srv, const char *id, const char *status)
-{
-    char last[32] = "";
-
-    for (int i = 0; i < 1000; i++) {
-        struct apitest_resp *r = router_get(srv, NULL, id);
-        assert_status(r, 200);
-        str_copy(last, jstr(r->json, "router/status"), sizeof last);
-        apitest_resp_free(r);
-        if (!strcmp(last, status)) {
-            return;
-        }
-        topo_sleep_ms(10);
-    }
-    fail_msg("router %s stayed %s, not %s", id, last, status);
-}
-
-/* Waits until no journal row is pending or processing. */
-static void
-wait_journal_idle(struct apitest_server *srv)
-{
-    for (int i = 0; i < 1000; i++) {
-        struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
-                                         "state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        topo_sleep_ms(10);
-    }
-    fail_msg("the journal did not drain");
 }
 
 /* The journal rows of router 'router' as "driver resource operation"
@@ -267,10 +150,10 @@ setup(void **state)
 
     env->srv = apitest_server_start(server_config);
     env->ext = topo_net(env->srv, "admin", "\"router:external\": true");
-    env->ext_subnet = make_subnet(env->srv, "admin", env->ext,
+    env->ext_subnet = topo_subnet(env->srv, "admin", env->ext,
                                   "172.24.4.0/24", NULL);
     env->ext2 = topo_net(env->srv, "admin", "\"router:external\": true");
-    env->ext2_subnet = make_subnet(env->srv, "admin", env->ext2,
+    env->ext2_subnet = topo_subnet(env->srv, "admin", env->ext2,
                                    "172.25.0.0/24", NULL);
     env->flavor_other = topo_flavor(env->srv, "other");
     env->flavor_limited = topo_flavor(env->srv, "limited");
@@ -325,15 +208,15 @@ test_crud(void **state)
     apitest_resp_free(r);
 
     /* The driver applies it: ACTIVE. */
-    wait_status(srv, id, "ACTIVE");
+    topo_wait_status(srv, "router", id, "ACTIVE");
     assert_journal(srv, id, "noop router create\n");
 
     /* Show, list, visibility. */
-    r = router_get(srv, P1, id);
+    r = topo_get(srv, P1, "routers", id);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "router/name"), "r1");
     apitest_resp_free(r);
-    r = router_get(srv, P2, id);
+    r = topo_get(srv, P2, "routers", id);
     assert_neutron_error(r, 404, "RouterNotFound");
     apitest_resp_free(r);
     r = api_call(srv, "GET", "/v2.0/routers?name=r1", P1, NULL);
@@ -376,20 +259,21 @@ test_crud(void **state)
     apitest_resp_free(r);
 
     /* Update. */
-    r = router_put(srv, P1, id, "\"name\": \"r1b\", \"description\": "
-                   "\"e\"");
+    r = topo_update(srv, P1, "router", id,
+                    "\"name\": \"r1b\", \"description\": "
+                    "\"e\"");
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "router/name"), "r1b");
     assert_string_equal(jstr(r->json, "router/description"), "e");
     assert_int_equal(jint(r->json, "router/revision_number"), 1);
     apitest_resp_free(r);
-    r = router_put(srv, P2, id, "\"name\": \"x\"");
+    r = topo_update(srv, P2, "router", id, "\"name\": \"x\"");
     assert_neutron_error(r, 404, "RouterNotFound");
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"tenant_id\": \"x\"");
+    r = topo_update(srv, P1, "router", id, "\"tenant_id\": \"x\"");
     assert_neutron_error(r, 400, "HTTPBadRequest");
     apitest_resp_free(r);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     assert_journal(srv, id, "noop router create\nnoop router update\n");
 
     /* Tags and If-Match, as any resource. */
@@ -398,18 +282,18 @@ test_crud(void **state)
     r = api_call(srv, "PUT", path, P1, NULL);
     assert_status(r, 201);
     apitest_resp_free(r);
-    r = router_get(srv, P1, id);
+    r = topo_get(srv, P1, "routers", id);
     assert_string_equal(jstr(r->json, "router/tags/0"), "blue");
     apitest_resp_free(r);
 
     /* Delete. */
     assert_int_equal(topo_delete(srv, P2, "routers", id), 404);
     assert_int_equal(topo_delete(srv, P1, "routers", id), 204);
-    r = router_get(srv, P1, id);
+    r = topo_get(srv, P1, "routers", id);
     assert_neutron_error(r, 404, "RouterNotFound");
     apitest_resp_free(r);
     assert_int_equal(topo_delete(srv, P1, "routers", id), 404);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     assert_journal(srv, id, "noop router create\nnoop router update\n"
                    "noop router delete\n");
 
@@ -434,8 +318,8 @@ test_crud(void **state)
     r = api_call(srv, "GET", "/v2.0/routers?name=b3", P1, NULL);
     assert_int_equal(jlen(r->json, "routers"), 0);
     apitest_resp_free(r);
-    wait_status(srv, b1, "ACTIVE");
-    wait_status(srv, b2, "ACTIVE");
+    topo_wait_status(srv, "router", b1, "ACTIVE");
+    topo_wait_status(srv, "router", b2, "ACTIVE");
     assert_journal(srv, b2, "noop router create\n");
     assert_int_equal(topo_delete(srv, P1, "routers", b1), 204);
     assert_int_equal(topo_delete(srv, P1, "routers", b2), 204);
@@ -443,8 +327,8 @@ test_crud(void **state)
     free(b2);
 
     /* Admin-down routers are DOWN-capable on noop. */
-    char *down = make_router(srv, P1, "\"admin_state_up\": false");
-    r = router_get(srv, P1, down);
+    char *down = topo_router(srv, P1, NULL, "\"admin_state_up\": false");
+    r = topo_get(srv, P1, "routers", down);
     assert_true(YAJL_IS_FALSE(jpath(r->json, "router/admin_state_up")));
     apitest_resp_free(r);
     assert_int_equal(topo_delete(srv, P1, "routers", down), 204);
@@ -462,13 +346,13 @@ test_flavor_binding(void **state)
 
     /* A flavor's provider gets the router. */
     char *body = xasprintf("\"flavor_id\": \"%s\"", env->flavor_other);
-    char *id = make_router(srv, P1, body);
+    char *id = topo_router(srv, P1, NULL, body);
     free(body);
-    r = router_get(srv, P1, id);
+    r = topo_get(srv, P1, "routers", id);
     assert_string_equal(jstr(r->json, "router/flavor_id"),
                         env->flavor_other);
     apitest_resp_free(r);
-    wait_status(srv, id, "ACTIVE");
+    topo_wait_status(srv, "router", id, "ACTIVE");
     assert_journal(srv, id, "other router create\n");
     assert_int_equal(topo_delete(srv, P1, "routers", id), 204);
     free(id);
@@ -536,36 +420,14 @@ test_flavor_binding(void **state)
     free(unbound);
 }
 
-/* A project network with an IPv4 subnet, routed by a new router with a
- * gateway on env->ext. */
-struct topo {
-    char *net, *subnet, *router, *port;
-};
-
+/* Removes the interface and the router of 't' and frees 't'. */
 static void
-make_topo(struct env *env, const char *project, const char *cidr,
-          const char *router_extra, struct topo *t)
-{
-    char *gw = xasprintf("\"external_gateway_info\": {\"network_id\": "
-                         "\"%s\"}%s%s", env->ext, router_extra ? ", " : "",
-                         router_extra ? router_extra : "");
-    t->net = topo_net(env->srv, project, NULL);
-    t->subnet = make_subnet(env->srv, project, t->net, cidr, NULL);
-    t->router = make_router(env->srv, project, gw);
-    t->port = add_interface(env->srv, project, t->router, "subnet_id",
-                            t->subnet);
-    free(gw);
-}
-
-static void
-topo_destroy(struct env *env, const char *project, struct topo *t)
+unroute(struct env *env, const char *project, struct topo_l3 *t)
 {
     remove_interface(env->srv, project, t->router, "subnet_id", t->subnet);
-    assert_int_equal(topo_delete(env->srv, project, "routers", t->router), 204);
-    free(t->net);
-    free(t->subnet);
-    free(t->router);
-    free(t->port);
+    assert_int_equal(topo_delete(env->srv, project, "routers", t->router),
+                     204);
+    topo_l3_free(t);
 }
 
 static void
@@ -574,11 +436,12 @@ test_flavor_change(void **state)
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
-    struct topo t;
+    struct topo_l3 t;
 
-    make_topo(env, P1, "10.10.0.0/24", NULL, &t);
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.10.0/24\", \"nexthop\": \"10.10.0.9\"}]");
+    topo_l3_make(env->srv, P1, env->ext, "10.10.0.0/24", NULL, &t);
+    r = topo_update(srv, P1, "router", t.router,
+                    "\"routes\": [{\"destination\": "
+                    "\"192.168.10.0/24\", \"nexthop\": \"10.10.0.9\"}]");
     assert_status(r, 200);
     apitest_resp_free(r);
     char *vm = topo_port(srv, P1, t.net, NULL);
@@ -586,41 +449,39 @@ test_flavor_change(void **state)
                           "floatingip/id", "{\"floatingip\": "
                           "{\"floating_network_id\": \"%s\", \"port_id\": "
                           "\"%s\"}}", env->ext, vm);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
 
     /* Refused while up, even when it would not change the provider. */
-    r = router_put(srv, P1, t.router, "\"flavor_id\": \"%s\"",
-                   env->flavor_other);
-    assert_neutron_error(r, 400, "BadRequest");
-    char *msg = xasprintf("Bad router request: Cannot change the flavor of "
-                          "router %s while it is administratively up: set "
-                          "admin_state_up to false first.", t.router);
-    assert_message(r, msg);
-    free(msg);
+    r = topo_update(srv, P1, "router", t.router, "\"flavor_id\": \"%s\"",
+                    env->flavor_other);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Cannot change the flavor of "
+                      "router %s while it is administratively up: set "
+                      "admin_state_up to false first.", t.router);
     apitest_resp_free(r);
 
     /* To a flavor that cannot hold the router: 400, nothing changes. */
-    r = router_put(srv, P1, t.router, "\"admin_state_up\": false, "
-                   "\"flavor_id\": \"%s\"", env->flavor_limited);
+    r = topo_update(srv, P1, "router", t.router, "\"admin_state_up\": false, "
+                    "\"flavor_id\": \"%s\"", env->flavor_limited);
     assert_neutron_error(r, 400, "FlavorCapabilityNotSupported");
     apitest_resp_free(r);
-    r = router_get(srv, P1, t.router);
+    r = topo_get(srv, P1, "routers", t.router);
     assert_true(YAJL_IS_NULL(jpath(r->json, "router/flavor_id")));
     assert_true(YAJL_IS_TRUE(jpath(r->json, "router/admin_state_up")));
     apitest_resp_free(r);
 
     /* Down, then moved: the old provider tears down, the new builds. */
-    r = router_put(srv, P1, t.router, "\"admin_state_up\": false");
+    r = topo_update(srv, P1, "router", t.router, "\"admin_state_up\": false");
     assert_status(r, 200);
     apitest_resp_free(r);
-    r = router_put(srv, P1, t.router, "\"flavor_id\": \"%s\"",
-                   env->flavor_other);
+    r = topo_update(srv, P1, "router", t.router, "\"flavor_id\": \"%s\"",
+                    env->flavor_other);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "router/flavor_id"),
                         env->flavor_other);
     assert_int_equal(jlen(r->json, "router/routes"), 1);
     apitest_resp_free(r);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     assert_journal(srv, t.router,
                    "noop router create\n"
                    "noop router_interface create\n"
@@ -633,24 +494,24 @@ test_flavor_change(void **state)
                    "other floatingip create\n"
                    "noop router_interface delete\n"
                    "noop router delete\n");
-    wait_status(srv, t.router, "ACTIVE");
+    topo_wait_status(srv, "router", t.router, "ACTIVE");
 
     /* Later changes go to the new provider only. */
-    r = router_put(srv, P1, t.router, "\"name\": \"moved\"");
+    r = topo_update(srv, P1, "router", t.router, "\"name\": \"moved\"");
     assert_status(r, 200);
     apitest_resp_free(r);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     char *rows = journal_of(srv, t.router);
     assert_true(str_ends_with(rows, "noop router delete\n"
                               "other router update\n"));
     free(rows);
 
     /* Back to the default provider (flavor_id null), allowed while down. */
-    r = router_put(srv, P1, t.router, "\"flavor_id\": null");
+    r = topo_update(srv, P1, "router", t.router, "\"flavor_id\": null");
     assert_status(r, 200);
     assert_true(YAJL_IS_NULL(jpath(r->json, "router/flavor_id")));
     apitest_resp_free(r);
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     rows = journal_of(srv, t.router);
     assert_true(str_ends_with(rows, "noop router create\n"
                               "noop router_interface create\n"
@@ -661,11 +522,11 @@ test_flavor_change(void **state)
     free(rows);
 
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
-    r = router_put(srv, P1, t.router, "\"routes\": []");
+    r = topo_update(srv, P1, "router", t.router, "\"routes\": []");
     assert_status(r, 200);
     apitest_resp_free(r);
     assert_int_equal(topo_delete(srv, P1, "ports", vm), 204);
-    topo_destroy(env, P1, &t);
+    unroute(env, P1, &t);
     free(fip);
     free(vm);
 }
@@ -724,13 +585,15 @@ test_gateway(void **state)
     assert_int_equal(topo_delete(srv, NULL, "ports", gw_port), 409);
 
     /* enable_snat and external_fixed_ips are an admin's to set. */
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {\"network_id\":"
-                   " \"%s\", \"enable_snat\": false}", env->ext);
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": {\"network_id\":"
+                    " \"%s\", \"enable_snat\": false}", env->ext);
     assert_neutron_error(r, 403, "PolicyNotAuthorized");
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {\"network_id\":"
-                   " \"%s\", \"external_fixed_ips\": [{\"ip_address\": "
-                   "\"172.24.4.50\"}]}", env->ext);
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": {\"network_id\":"
+                    " \"%s\", \"external_fixed_ips\": [{\"ip_address\": "
+                    "\"172.24.4.50\"}]}", env->ext);
     assert_neutron_error(r, 403, "PolicyNotAuthorized");
     apitest_resp_free(r);
     r = topo_call(srv, "POST", "/v2.0/routers", P1, "{\"router\": "
@@ -739,9 +602,9 @@ test_gateway(void **state)
     assert_neutron_error(r, 403, "PolicyNotAuthorized");
     apitest_resp_free(r);
 
-    r = router_put(srv, NULL, id, "\"external_gateway_info\": "
-                   "{\"network_id\": \"%s\", \"enable_snat\": false}",
-                   env->ext);
+    r = topo_update(srv, NULL, "router", id, "\"external_gateway_info\": "
+                    "{\"network_id\": \"%s\", \"enable_snat\": false}",
+                    env->ext);
     assert_status(r, 200);
     assert_true(YAJL_IS_FALSE(jpath(r->json, "router/external_gateway_info/"
                                    "enable_snat")));
@@ -749,17 +612,18 @@ test_gateway(void **state)
                              "external_fixed_ips/0/ip_address"), address);
     apitest_resp_free(r);
     /* Without enable_snat, an update sets it back to the default. */
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {\"network_id\":"
-                   " \"%s\"}", env->ext);
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": {\"network_id\":"
+                    " \"%s\"}", env->ext);
     assert_status(r, 200);
     assert_true(YAJL_IS_TRUE(jpath(r->json, "router/external_gateway_info/"
                                   "enable_snat")));
     apitest_resp_free(r);
 
     /* An admin picks the address; the same port keeps it. */
-    r = router_put(srv, NULL, id, "\"external_gateway_info\": "
-                   "{\"network_id\": \"%s\", \"external_fixed_ips\": "
-                   "[{\"ip_address\": \"172.24.4.50\"}]}", env->ext);
+    r = topo_update(srv, NULL, "router", id, "\"external_gateway_info\": "
+                    "{\"network_id\": \"%s\", \"external_fixed_ips\": "
+                    "[{\"ip_address\": \"172.24.4.50\"}]}", env->ext);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "router/external_gateway_info/"
                              "external_fixed_ips/0/ip_address"),
@@ -769,9 +633,9 @@ test_gateway(void **state)
     assert_int_equal(jlen(r->json, "ports"), 1);
     assert_string_equal(jstr(r->json, "ports/0/id"), gw_port);
     apitest_resp_free(r);
-    r = router_put(srv, NULL, id, "\"external_gateway_info\": "
-                   "{\"network_id\": \"%s\", \"external_fixed_ips\": "
-                   "[{\"ip_address\": \"172.24.4.1\"}]}", env->ext);
+    r = topo_update(srv, NULL, "router", id, "\"external_gateway_info\": "
+                    "{\"network_id\": \"%s\", \"external_fixed_ips\": "
+                    "[{\"ip_address\": \"172.24.4.1\"}]}", env->ext);
     assert_neutron_error(r, 400, "BadRequest");
     assert_message(r, "Bad router request: External IP 172.24.4.1 is the "
                    "same as the gateway IP.");
@@ -779,47 +643,50 @@ test_gateway(void **state)
 
     /* Refusals. */
     char *internal = topo_net(srv, P1, NULL);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {\"network_id\":"
-                   " \"%s\"}", internal);
-    assert_neutron_error(r, 400, "BadRequest");
-    char *msg = xasprintf("Bad router request: Network %s is not an "
-                          "external network.", internal);
-    assert_message(r, msg);
-    free(msg);
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": {\"network_id\":"
+                    " \"%s\"}", internal);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Network %s is not an "
+                      "external network.", internal);
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {\"network_id\":"
-                   " \"" NO_SUCH "\"}");
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": {\"network_id\":"
+                    " \"" NO_SUCH "\"}");
     assert_neutron_error(r, 404, "NetworkNotFound");
     apitest_resp_free(r);
     char *hidden = topo_net(srv, P2, NULL);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {\"network_id\":"
-                   " \"%s\"}", hidden);
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": {\"network_id\":"
+                    " \"%s\"}", hidden);
     assert_neutron_error(r, 404, "NetworkNotFound");
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": "
-                   "{\"enable_snat\": true}");
+    r = topo_update(srv, P1, "router", id, "\"external_gateway_info\": "
+                    "{\"enable_snat\": true}");
     assert_neutron_error(r, 400, "HTTPBadRequest");
     assert_message(r, "Invalid input for external_gateway_info. Reason: "
                    "Validation of dictionary's keys failed. Expected keys: "
                    "{'network_id'} Provided keys: {'enable_snat'}.");
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": "
-                   "{\"network_id\": \"%s\", \"x\": 1}", env->ext);
+    r = topo_update(srv, P1, "router", id, "\"external_gateway_info\": "
+                    "{\"network_id\": \"%s\", \"x\": 1}", env->ext);
     assert_neutron_error(r, 400, "HTTPBadRequest");
     assert_message(r, "Invalid input for external_gateway_info. Reason: "
                    "Unexpected keys supplied: x.");
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": \"abc\"");
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": \"abc\"");
     assert_neutron_error(r, 400, "HTTPBadRequest");
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": "
-                   "{\"network_id\": \"abc\"}");
+    r = topo_update(srv, P1, "router", id, "\"external_gateway_info\": "
+                    "{\"network_id\": \"abc\"}");
     assert_neutron_error(r, 400, "HTTPBadRequest");
     apitest_resp_free(r);
 
     /* To another network: a new port there, the old one gone. */
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {\"network_id\":"
-                   " \"%s\"}", env->ext2);
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": {\"network_id\":"
+                    " \"%s\"}", env->ext2);
     assert_status(r, 200);
     assert_string_equal(jstr(r->json, "router/external_gateway_info/"
                              "network_id"), env->ext2);
@@ -835,7 +702,7 @@ test_gateway(void **state)
     apitest_resp_free(r);
 
     /* Cleared by {} and by null. */
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {}");
+    r = topo_update(srv, P1, "router", id, "\"external_gateway_info\": {}");
     assert_status(r, 200);
     assert_true(YAJL_IS_NULL(jpath(r->json,
                                    "router/external_gateway_info")));
@@ -843,35 +710,38 @@ test_gateway(void **state)
     r = gateway_ports(srv, id);
     assert_int_equal(jlen(r->json, "ports"), 0);
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": {\"network_id\":"
-                   " \"%s\"}", env->ext);
+    r = topo_update(srv, P1, "router", id,
+                    "\"external_gateway_info\": {\"network_id\":"
+                    " \"%s\"}", env->ext);
     assert_status(r, 200);
     apitest_resp_free(r);
-    r = router_put(srv, P1, id, "\"external_gateway_info\": null");
+    r = topo_update(srv, P1, "router", id, "\"external_gateway_info\": null");
     assert_status(r, 200);
     assert_true(YAJL_IS_NULL(jpath(r->json,
                                    "router/external_gateway_info")));
     apitest_resp_free(r);
 
     /* A gateway that floating IPs use cannot change or go. */
-    struct topo t;
-    make_topo(env, P1, "10.11.0.0/24", NULL, &t);
+    struct topo_l3 t;
+    topo_l3_make(env->srv, P1, env->ext, "10.11.0.0/24", NULL, &t);
     char *vm = topo_port(srv, P1, t.net, NULL);
     char *fip = topo_create_id(srv, "POST", "/v2.0/floatingips", P1, 201,
                           "floatingip/id", "{\"floatingip\": "
                           "{\"floating_network_id\": \"%s\", \"port_id\": "
                           "\"%s\"}}", env->ext, vm);
-    r = router_put(srv, P1, t.router, "\"external_gateway_info\": null");
+    r = topo_update(srv, P1, "router", t.router,
+                    "\"external_gateway_info\": null");
     assert_neutron_error(r, 409, "RouterExternalGatewayInUseByFloatingIp");
     apitest_resp_free(r);
-    r = router_put(srv, P1, t.router, "\"external_gateway_info\": "
-                   "{\"network_id\": \"%s\"}", env->ext2);
+    r = topo_update(srv, P1, "router", t.router, "\"external_gateway_info\": "
+                    "{\"network_id\": \"%s\"}", env->ext2);
     assert_neutron_error(r, 409, "RouterExternalGatewayInUseByFloatingIp");
     apitest_resp_free(r);
     /* SNAT may change under them. */
-    r = router_put(srv, NULL, t.router, "\"external_gateway_info\": "
-                   "{\"network_id\": \"%s\", \"enable_snat\": false}",
-                   env->ext);
+    r = topo_update(srv, NULL, "router", t.router,
+                    "\"external_gateway_info\": "
+                    "{\"network_id\": \"%s\", \"enable_snat\": false}",
+                    env->ext);
     assert_status(r, 200);
     apitest_resp_free(r);
     assert_int_equal(topo_delete(srv, P1, "floatingips", fip), 204);
@@ -881,12 +751,12 @@ test_gateway(void **state)
     r = gateway_ports(srv, t.router);
     char *gw2 = xstrdup(jstr(r->json, "ports/0/id"));
     apitest_resp_free(r);
-    topo_destroy(env, P1, &t);
+    unroute(env, P1, &t);
     snprintf(path, sizeof path, "id=%s", gw2);
     assert_int_equal(count_ports(srv, path), 0);
 
-    wait_journal_idle(srv);
-    wait_status(srv, id, "ACTIVE");
+    topo_wait_journal_idle(srv);
+    topo_wait_status(srv, "router", id, "ACTIVE");
     assert_int_equal(topo_delete(srv, P1, "routers", id), 204);
     free(gw2);
     free(fip);
@@ -906,9 +776,9 @@ test_interfaces_add(void **state)
     struct apitest_resp *r;
     char path[200];
 
-    char *router = make_router(srv, P1, NULL);
+    char *router = topo_router(srv, P1, NULL, NULL);
     char *net = topo_net(srv, P1, NULL);
-    char *subnet = make_subnet(srv, P1, net, "10.20.0.0/24", NULL);
+    char *subnet = topo_subnet(srv, P1, net, "10.20.0.0/24", NULL);
 
     /* By subnet: a new port with the subnet's gateway IP. */
     r = router_action(srv, P1, router, "add_router_interface",
@@ -974,26 +844,22 @@ test_interfaces_add(void **state)
     /* Already there; overlapping another interface. */
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", subnet);
-    assert_neutron_error(r, 400, "BadRequest");
-    char *msg = xasprintf("Bad router request: Router already has a port on "
-                          "subnet %s.", subnet);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Router already has a port on "
+                      "subnet %s.", subnet);
     apitest_resp_free(r);
     char *net2 = topo_net(srv, P1, NULL);
-    char *wide = make_subnet(srv, P1, net2, "10.20.0.0/16", NULL);
+    char *wide = topo_subnet(srv, P1, net2, "10.20.0.0/16", NULL);
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", wide);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad router request: Cidr 10.20.0.0/16 of subnet %s "
-                    "overlaps with cidr 10.20.0.0/24 of subnet %s.", wide,
-                    subnet);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Cidr 10.20.0.0/16 of subnet %s "
+                      "overlaps with cidr 10.20.0.0/24 of subnet %s.", wide,
+                      subnet);
     apitest_resp_free(r);
 
     /* A subnet without a gateway; another project's shared subnet. */
-    char *nogw = make_subnet(srv, P1, net2, "10.21.0.0/24",
+    char *nogw = topo_subnet(srv, P1, net2, "10.21.0.0/24",
                              "\"gateway_ip\": null");
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", nogw);
@@ -1002,38 +868,34 @@ test_interfaces_add(void **state)
                    "have a gateway IP.");
     apitest_resp_free(r);
     char *shared = topo_net(srv, P2, "\"shared\": true");
-    char *shared_subnet = make_subnet(srv, P2, shared, "10.22.0.0/24", NULL);
+    char *shared_subnet = topo_subnet(srv, P2, shared, "10.22.0.0/24", NULL);
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", shared_subnet);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad router request: Cannot add interface to router "
-                    "because subnet %s is not owned by project making the "
-                    "request.", shared_subnet);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: Cannot add interface to router "
+                      "because subnet %s is not owned by project making the "
+                      "request.", shared_subnet);
     apitest_resp_free(r);
     /* An admin may. */
-    char *shared_port = add_interface(srv, NULL, router, "subnet_id",
-                                      shared_subnet);
+    char *shared_port = topo_add_interface(srv, NULL, router, "subnet_id",
+                                           shared_subnet);
 
     /* An IPv6 subnet that takes its RAs from an external router. */
-    char *ra = make_subnet(srv, P1, net2, "2001:db8:ee::/64",
+    char *ra = topo_subnet(srv, P1, net2, "2001:db8:ee::/64",
                            "\"ipv6_address_mode\": \"slaac\"");
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", ra);
-    assert_neutron_error(r, 400, "BadRequest");
-    msg = xasprintf("Bad router request: IPv6 subnet %s configured to "
-                    "receive RAs from an external router cannot be added to "
-                    "Neutron Router..", ra);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 400, "BadRequest",
+                      "Bad router request: IPv6 subnet %s configured to "
+                      "receive RAs from an external router cannot be added to "
+                      "Neutron Router..", ra);
     apitest_resp_free(r);
     free(ra);
 
     /* By port. */
     char *net3 = topo_net(srv, P1, NULL);
-    char *sub3 = make_subnet(srv, P1, net3, "10.23.0.0/24", NULL);
-    char *sub3b = make_subnet(srv, P1, net3, "10.24.0.0/24", NULL);
+    char *sub3 = topo_subnet(srv, P1, net3, "10.23.0.0/24", NULL);
+    char *sub3b = topo_subnet(srv, P1, net3, "10.24.0.0/24", NULL);
     char *used = topo_port(srv, P1, net3, "\"device_id\": \"vm-1\"");
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"port_id\": \"%s\"}", used);
@@ -1098,9 +960,9 @@ test_interfaces_add(void **state)
 
     /* IPv6: the second subnet of a network joins the same port. */
     char *net6 = topo_net(srv, P1, NULL);
-    char *v6a = make_subnet(srv, P1, net6, "2001:db8:a::/64", NULL);
-    char *v6b = make_subnet(srv, P1, net6, "2001:db8:b::/64", NULL);
-    char *p6 = add_interface(srv, P1, router, "subnet_id", v6a);
+    char *v6a = topo_subnet(srv, P1, net6, "2001:db8:a::/64", NULL);
+    char *v6b = topo_subnet(srv, P1, net6, "2001:db8:b::/64", NULL);
+    char *p6 = topo_add_interface(srv, P1, router, "subnet_id", v6a);
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", v6b);
     assert_status(r, 200);
@@ -1114,7 +976,7 @@ test_interfaces_add(void **state)
 
     /* The journal: one row per interface change, then the router shows
      * them all in its document. */
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     assert_journal(srv, router,
                    "noop router create\n"
                    "noop router_interface create\n"
@@ -1128,8 +990,8 @@ test_interfaces_add(void **state)
     assert_string_equal(jstr(last, "resource_id"), p6);
     assert_int_equal(jlen(last, "data/fixed_ips"), 2);
     apitest_resp_free(r);
-    wait_status(srv, router, "ACTIVE");
-    r = router_get(srv, P1, router);
+    topo_wait_status(srv, "router", router, "ACTIVE");
+    r = topo_get(srv, P1, "routers", router);
     assert_int_equal(jint(r->json, "router/revision_number"), 5);
     apitest_resp_free(r);
 
@@ -1176,31 +1038,26 @@ test_interfaces_remove(void **state)
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
-    struct topo t;
-    char *msg;
+    struct topo_l3 t;
 
-    make_topo(env, P1, "10.30.0.0/24", NULL, &t);
+    topo_l3_make(env->srv, P1, env->ext, "10.30.0.0/24", NULL, &t);
     char *other_net = topo_net(srv, P1, NULL);
-    char *other_subnet = make_subnet(srv, P1, other_net, "10.31.0.0/24",
+    char *other_subnet = topo_subnet(srv, P1, other_net, "10.31.0.0/24",
                                      NULL);
     char *loose = topo_port(srv, P1, other_net, NULL);
 
     /* Not interfaces of the router. */
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"port_id\": \"%s\"}", loose);
-    assert_neutron_error(r, 404, "RouterInterfaceNotFound");
-    msg = xasprintf("Router %s does not have an interface with id %s",
-                    t.router, loose);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 404, "RouterInterfaceNotFound",
+                      "Router %s does not have an interface with id %s",
+                      t.router, loose);
     apitest_resp_free(r);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"subnet_id\": \"%s\"}", other_subnet);
-    assert_neutron_error(r, 404, "RouterInterfaceNotFoundForSubnet");
-    msg = xasprintf("Router %s has no interface on subnet %s", t.router,
-                    other_subnet);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 404, "RouterInterfaceNotFoundForSubnet",
+                      "Router %s has no interface on subnet %s", t.router,
+                      other_subnet);
     apitest_resp_free(r);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"port_id\": \"%s\", \"subnet_id\": \"%s\"}", t.port,
@@ -1220,24 +1077,23 @@ test_interfaces_remove(void **state)
     apitest_resp_free(r);
 
     /* Needed by a route. */
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.30.0/24\", \"nexthop\": \"10.30.0.20\"}]");
+    r = topo_update(srv, P1, "router", t.router,
+                    "\"routes\": [{\"destination\": "
+                    "\"192.168.30.0/24\", \"nexthop\": \"10.30.0.20\"}]");
     assert_status(r, 200);
     apitest_resp_free(r);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"subnet_id\": \"%s\"}", t.subnet);
-    assert_neutron_error(r, 409, "RouterInterfaceInUseByRoute");
-    msg = xasprintf("Router interface for subnet %s on router %s cannot be "
-                    "deleted, as it is required by one or more routes.",
-                    t.subnet, t.router);
-    assert_message(r, msg);
-    free(msg);
+    topo_assert_error(r, 409, "RouterInterfaceInUseByRoute",
+                      "Router interface for subnet %s on router %s cannot be "
+                      "deleted, as it is required by one or more routes.",
+                      t.subnet, t.router);
     apitest_resp_free(r);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"port_id\": \"%s\"}", t.port);
     assert_neutron_error(r, 409, "RouterInterfaceInUseByRoute");
     apitest_resp_free(r);
-    r = router_put(srv, P1, t.router, "\"routes\": null");
+    r = topo_update(srv, P1, "router", t.router, "\"routes\": null");
     assert_status(r, 200);
     assert_int_equal(jlen(r->json, "router/routes"), 0);
     apitest_resp_free(r);
@@ -1270,7 +1126,7 @@ test_interfaces_remove(void **state)
     assert_int_equal(count_ports(srv, query), 0);
 
     /* By subnet, for an interface added by port: that port goes too. */
-    char *p2 = add_interface(srv, P1, t.router, "port_id", loose);
+    char *p2 = topo_add_interface(srv, P1, t.router, "port_id", loose);
     assert_string_equal(p2, loose);
     r = router_action(srv, P1, t.router, "remove_router_interface",
                       "{\"subnet_id\": \"%s\"}", other_subnet);
@@ -1283,8 +1139,8 @@ test_interfaces_remove(void **state)
 
     /* The subnets are free again: deletable, re-addable. */
     free(t.port);
-    t.port = add_interface(srv, P1, t.router, "subnet_id", t.subnet);
-    wait_journal_idle(srv);
+    t.port = topo_add_interface(srv, P1, t.router, "subnet_id", t.subnet);
+    topo_wait_journal_idle(srv);
     char *rows = journal_of(srv, t.router);
     assert_true(str_ends_with(rows, "noop router_interface delete\n"
                               "noop router_interface create\n"
@@ -1292,7 +1148,7 @@ test_interfaces_remove(void **state)
                               "noop router_interface create\n"));
     free(rows);
     assert_int_equal(topo_delete(srv, P1, "subnets", other_subnet), 204);
-    topo_destroy(env, P1, &t);
+    unroute(env, P1, &t);
     free(p2);
     free(fip);
     free(vm);
@@ -1307,16 +1163,17 @@ test_routes(void **state)
     struct env *env = *state;
     struct apitest_server *srv = env->srv;
     struct apitest_resp *r;
-    struct topo t;
+    struct topo_l3 t;
 
-    make_topo(env, P1, "10.40.0.0/24", NULL, &t);
+    topo_l3_make(env->srv, P1, env->ext, "10.40.0.0/24", NULL, &t);
 
     /* Set by PUT; nexthops inside a connected subnet (also the gateway's
      * network). */
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.1.0/24\", \"nexthop\": \"10.40.0.10\"}, "
-                   "{\"destination\": \"198.51.100.0/24\", \"nexthop\": "
-                   "\"172.24.4.99\"}]");
+    r = topo_update(srv, P1, "router", t.router,
+                    "\"routes\": [{\"destination\": "
+                    "\"192.168.1.0/24\", \"nexthop\": \"10.40.0.10\"}, "
+                    "{\"destination\": \"198.51.100.0/24\", \"nexthop\": "
+                    "\"172.24.4.99\"}]");
     assert_status(r, 200);
     assert_int_equal(jlen(r->json, "router/routes"), 2);
     assert_string_equal(jstr(r->json, "router/routes/0/destination"),
@@ -1325,46 +1182,44 @@ test_routes(void **state)
                         "10.40.0.10");
     apitest_resp_free(r);
 
-    /* Refusals: nexthop not connected, nexthop the router's own. */
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.2.0/24\", \"nexthop\": \"10.99.0.1\"}]");
-    assert_neutron_error(r, 400, "InvalidRoutes");
-    assert_message(r, "Invalid format for routes: [{'destination': "
-                   "'192.168.2.0/24', 'nexthop': '10.99.0.1'}], the nexthop "
-                   "is not connected with router");
-    apitest_resp_free(r);
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.2.0/24\", \"nexthop\": \"10.40.0.1\"}]");
-    assert_neutron_error(r, 400, "InvalidRoutes");
-    assert_message(r, "Invalid format for routes: [{'destination': "
-                   "'192.168.2.0/24', 'nexthop': '10.40.0.1'}], the nexthop "
-                   "is used by router");
-    apitest_resp_free(r);
-    /* Bad formats. */
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.2.0/24\"}]");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    apitest_resp_free(r);
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.2.1/24\", \"nexthop\": \"10.40.0.3\"}]");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    assert_message(r, "Invalid input for routes. Reason: '192.168.2.1/24' "
-                   "is not a recognized CIDR, '192.168.2.0/24' is "
-                   "recommended.");
-    apitest_resp_free(r);
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.2.0/24\", \"nexthop\": \"x\"}]");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    apitest_resp_free(r);
-    r = router_put(srv, P1, t.router, "\"routes\": \"x\"");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    apitest_resp_free(r);
-    r = router_put(srv, P1, t.router, "\"routes\": [{\"destination\": "
-                   "\"192.168.2.0/24\", \"nexthop\": \"10.40.0.3\"}, "
-                   "{\"destination\": \"192.168.2.0/24\", \"nexthop\": "
-                   "\"10.40.0.3\"}]");
-    assert_neutron_error(r, 400, "HTTPBadRequest");
-    apitest_resp_free(r);
+    /* Refusals: nexthop not connected, nexthop the router's own; bad
+     * formats. */
+    static const struct {
+        const char *routes;     /* the "routes" value */
+        const char *type;
+        const char *message;    /* NULL: not checked */
+    } refusals[] = {
+        { "[{\"destination\": \"192.168.2.0/24\", \"nexthop\": "
+          "\"10.99.0.1\"}]", "InvalidRoutes",
+          "Invalid format for routes: [{'destination': '192.168.2.0/24', "
+          "'nexthop': '10.99.0.1'}], the nexthop is not connected with "
+          "router" },
+        { "[{\"destination\": \"192.168.2.0/24\", \"nexthop\": "
+          "\"10.40.0.1\"}]", "InvalidRoutes",
+          "Invalid format for routes: [{'destination': '192.168.2.0/24', "
+          "'nexthop': '10.40.0.1'}], the nexthop is used by router" },
+        { "[{\"destination\": \"192.168.2.0/24\"}]", "HTTPBadRequest",
+          NULL },
+        { "[{\"destination\": \"192.168.2.1/24\", \"nexthop\": "
+          "\"10.40.0.3\"}]", "HTTPBadRequest",
+          "Invalid input for routes. Reason: '192.168.2.1/24' is not a "
+          "recognized CIDR, '192.168.2.0/24' is recommended." },
+        { "[{\"destination\": \"192.168.2.0/24\", \"nexthop\": \"x\"}]",
+          "HTTPBadRequest", NULL },
+        { "\"x\"", "HTTPBadRequest", NULL },
+        { "[{\"destination\": \"192.168.2.0/24\", \"nexthop\": "
+          "\"10.40.0.3\"}, {\"destination\": \"192.168.2.0/24\", "
+          "\"nexthop\": \"10.40.0.3\"}]", "HTTPBadRequest", NULL },
+    };
+    for (size_t i = 0; i < sizeof refusals / sizeof refusals[0]; i++) {
+        r = topo_update(srv, P1, "router", t.router, "\"routes\": %s",
+                        refusals[i].routes);
+        assert_neutron_error(r, 400, refusals[i].type);
+        if (refusals[i].message) {
+            assert_message(r, refusals[i].message);
+        }
+        apitest_resp_free(r);
+    }
 
     /* At most 30. */
     char *many = xstrdup("");
@@ -1375,17 +1230,15 @@ test_routes(void **state)
         free(many);
         many = longer;
     }
-    r = router_put(srv, P1, t.router, "\"routes\": [%s]", many);
-    assert_neutron_error(r, 400, "RoutesExhausted");
-    char *msg = xasprintf("Unable to complete operation for %s. The number "
-                          "of routes exceeds the maximum 30.", t.router);
-    assert_message(r, msg);
-    free(msg);
+    r = topo_update(srv, P1, "router", t.router, "\"routes\": [%s]", many);
+    topo_assert_error(r, 400, "RoutesExhausted",
+                      "Unable to complete operation for %s. The number "
+                      "of routes exceeds the maximum 30.", t.router);
     apitest_resp_free(r);
     free(many);
 
     /* The refusals left the routes alone. */
-    r = router_get(srv, P1, t.router);
+    r = topo_get(srv, P1, "routers", t.router);
     assert_int_equal(jlen(r->json, "router/routes"), 2);
     apitest_resp_free(r);
 
@@ -1422,12 +1275,13 @@ test_routes(void **state)
     apitest_resp_free(r);
 
     /* A route through the gateway keeps the gateway. */
-    r = router_put(srv, P1, t.router, "\"external_gateway_info\": null");
+    r = topo_update(srv, P1, "router", t.router,
+                    "\"external_gateway_info\": null");
     assert_neutron_error(r, 400, "InvalidRoutes");
     apitest_resp_free(r);
 
     /* Each change is a router update for the driver. */
-    wait_journal_idle(srv);
+    topo_wait_journal_idle(srv);
     assert_journal(srv, t.router,
                    "noop router create\n"
                    "noop router_interface create\n"
@@ -1441,10 +1295,10 @@ test_routes(void **state)
     assert_int_equal(jlen(last, "data/interfaces"), 1);
     apitest_resp_free(r);
 
-    r = router_put(srv, P1, t.router, "\"routes\": []");
+    r = topo_update(srv, P1, "router", t.router, "\"routes\": []");
     assert_status(r, 200);
     apitest_resp_free(r);
-    topo_destroy(env, P1, &t);
+    unroute(env, P1, &t);
 }
 
 static void
@@ -1456,21 +1310,21 @@ test_capabilities(void **state)
 
     /* "limited": a gateway without SNAT and floating IPs, nothing else. */
     char *body = xasprintf("\"flavor_id\": \"%s\"", env->flavor_limited);
-    char *router = make_router(srv, P1, body);
+    char *router = topo_router(srv, P1, NULL, body);
     free(body);
 
-    r = router_put(srv, P1, router, "\"external_gateway_info\": "
-                   "{\"network_id\": \"%s\"}", env->ext);
+    r = topo_update(srv, P1, "router", router, "\"external_gateway_info\": "
+                    "{\"network_id\": \"%s\"}", env->ext);
     assert_neutron_error(r, 400, "FlavorCapabilityNotSupported");
     assert_message(r, "The router's flavor (provider limited, driver noop) "
                    "does not support an external gateway with SNAT.");
     apitest_resp_free(r);
-    r = router_put(srv, NULL, router, "\"external_gateway_info\": "
-                   "{\"network_id\": \"%s\", \"enable_snat\": false}",
-                   env->ext);
+    r = topo_update(srv, NULL, "router", router, "\"external_gateway_info\": "
+                    "{\"network_id\": \"%s\", \"enable_snat\": false}",
+                    env->ext);
     assert_status(r, 200);
     apitest_resp_free(r);
-    r = router_put(srv, P1, router, "\"admin_state_up\": false");
+    r = topo_update(srv, P1, "router", router, "\"admin_state_up\": false");
     assert_neutron_error(r, 400, "FlavorCapabilityNotSupported");
     apitest_resp_free(r);
     r = topo_call(srv, "POST", "/v2.0/routers", P1, "{\"router\": {\"flavor_id\": "
@@ -1479,15 +1333,16 @@ test_capabilities(void **state)
     apitest_resp_free(r);
 
     char *net = topo_net(srv, P1, NULL);
-    char *v4 = make_subnet(srv, P1, net, "10.50.0.0/24", NULL);
-    char *v6 = make_subnet(srv, P1, net, "2001:db8:50::/64", NULL);
-    char *port = add_interface(srv, P1, router, "subnet_id", v4);
+    char *v4 = topo_subnet(srv, P1, net, "10.50.0.0/24", NULL);
+    char *v6 = topo_subnet(srv, P1, net, "2001:db8:50::/64", NULL);
+    char *port = topo_add_interface(srv, P1, router, "subnet_id", v4);
     r = router_action(srv, P1, router, "add_router_interface",
                       "{\"subnet_id\": \"%s\"}", v6);
     assert_neutron_error(r, 400, "FlavorCapabilityNotSupported");
     apitest_resp_free(r);
-    r = router_put(srv, P1, router, "\"routes\": [{\"destination\": "
-                   "\"192.168.50.0/24\", \"nexthop\": \"10.50.0.7\"}]");
+    r = topo_update(srv, P1, "router", router,
+                    "\"routes\": [{\"destination\": "
+                    "\"192.168.50.0/24\", \"nexthop\": \"10.50.0.7\"}]");
     assert_neutron_error(r, 400, "FlavorCapabilityNotSupported");
     apitest_resp_free(r);
     r = router_action(srv, P1, router, "add_extraroutes",
@@ -1496,7 +1351,7 @@ test_capabilities(void **state)
     assert_neutron_error(r, 400, "FlavorCapabilityNotSupported");
     apitest_resp_free(r);
     /* Emptying them is fine. */
-    r = router_put(srv, P1, router, "\"routes\": []");
+    r = topo_update(srv, P1, "router", router, "\"routes\": []");
     assert_status(r, 200);
     apitest_resp_free(r);
 
@@ -1506,8 +1361,8 @@ test_capabilities(void **state)
                           "floatingip/id", "{\"floatingip\": "
                           "{\"floating_network_id\": \"%s\", \"port_id\": "
                           "\"%s\"}}", env->ext, vm);
-    wait_journal_idle(srv);
-    wait_status(srv, router, "ACTIVE");
+    topo_wait_journal_idle(srv);
+    topo_wait_status(srv, "router", router, "ACTIVE");
     assert_journal(srv, router,
                    "limited router create\n"
                    "limited router update\n"
@@ -1579,12 +1434,12 @@ test_status_after_tag(void **state)
     r = topo_call(srv, "PUT", path, P1, NULL);
     assert_status(r, 201);
     apitest_resp_free(r);
-    r = router_get(srv, NULL, id);
+    r = topo_get(srv, NULL, "routers", id);
     assert_string_equal(jstr(r->json, "router/status"), "DOWN");
     assert_int_equal(jint(r->json, "router/revision_number"), 1);
     apitest_resp_free(r);
 
-    wait_status(srv, id, "ACTIVE");
+    topo_wait_status(srv, "router", id, "ACTIVE");
     free(id);
     apitest_server_stop(srv);
 }

@@ -321,115 +321,6 @@ test_all_attributes(void **state)
     free(net);
 }
 
-static void
-test_cidr_and_gateway_defaults(void **state)
-{
-    struct apitest_server *srv = *state;
-    char *net = make_net(srv, NULL);
-    struct apitest_resp *r;
-    yajl_val s;
-
-    /* Host bits are cleared. */
-    r = post_subnet(srv, P1, net, "\"ip_version\": 4, \"cidr\": "
-                    "\"10.1.2.3/24\"");
-    assert_status(r, 201);
-    s = jpath(r->json, "subnet");
-    assert_string_equal(jstr(s, "cidr"), "10.1.2.0/24");
-    assert_string_equal(jstr(s, "gateway_ip"), "10.1.2.1");
-    apitest_resp_free(r);
-
-    /* IPv6: canonical text; the pool skips the subnet-router anycast
-     * address and the gateway, up to the last address. */
-    r = post_subnet(srv, P1, net, "\"ip_version\": 6, \"cidr\": "
-                    "\"2001:DB8:0:0:0::1/64\"");
-    assert_status(r, 201);
-    s = jpath(r->json, "subnet");
-    assert_string_equal(jstr(s, "cidr"), "2001:db8::/64");
-    assert_string_equal(jstr(s, "gateway_ip"), "2001:db8::1");
-    assert_int_equal(jlen(s, "allocation_pools"), 1);
-    assert_pool(s, 0, "2001:db8::2", "2001:db8::ffff:ffff:ffff:ffff");
-    apitest_resp_free(r);
-
-    /* No gateway: the pool starts right after the network address. */
-    r = post_subnet(srv, P1, net, "\"ip_version\": 4, \"cidr\": "
-                    "\"10.2.0.0/24\", \"gateway_ip\": null");
-    assert_status(r, 201);
-    s = jpath(r->json, "subnet");
-    assert_true(YAJL_IS_NULL(jpath(s, "gateway_ip")));
-    assert_pool(s, 0, "10.2.0.1", "10.2.0.254");
-    apitest_resp_free(r);
-    r = post_subnet(srv, P1, net, "\"ip_version\": 6, \"cidr\": "
-                    "\"2001:db8:1::/64\", \"gateway_ip\": null");
-    assert_status(r, 201);
-    assert_pool(jpath(r->json, "subnet"), 0, "2001:db8:1::1",
-                "2001:db8:1:0:ffff:ffff:ffff:ffff");
-    apitest_resp_free(r);
-
-    /* A gateway in the middle splits the pool. */
-    r = post_subnet(srv, P1, net, "\"ip_version\": 4, \"cidr\": "
-                    "\"10.3.0.0/24\", \"gateway_ip\": \"10.3.0.100\"");
-    assert_status(r, 201);
-    s = jpath(r->json, "subnet");
-    assert_int_equal(jlen(s, "allocation_pools"), 2);
-    assert_pool(s, 0, "10.3.0.1", "10.3.0.99");
-    assert_pool(s, 1, "10.3.0.101", "10.3.0.254");
-    apitest_resp_free(r);
-
-    /* Neutron accepts a gateway outside the cidr. */
-    r = post_subnet(srv, P1, net, "\"ip_version\": 4, \"cidr\": "
-                    "\"10.4.0.0/24\", \"gateway_ip\": \"10.99.0.1\"");
-    assert_status(r, 201);
-    s = jpath(r->json, "subnet");
-    assert_string_equal(jstr(s, "gateway_ip"), "10.99.0.1");
-    assert_pool(s, 0, "10.4.0.1", "10.4.0.254");
-    apitest_resp_free(r);
-
-    /* An IPv6 gateway may be the subnet-router anycast address. */
-    r = post_subnet(srv, P1, net, "\"ip_version\": 6, \"cidr\": "
-                    "\"2001:db8:2::/64\", \"gateway_ip\": \"2001:db8:2::\"");
-    assert_status(r, 201);
-    assert_pool(jpath(r->json, "subnet"), 0, "2001:db8:2::1",
-                "2001:db8:2:0:ffff:ffff:ffff:ffff");
-    apitest_resp_free(r);
-
-    /* Small prefixes: a /30 has one address left; /31 and /32 need DHCP
-     * off and keep every address (RFC 3021). */
-    r = post_subnet(srv, P1, net, "\"ip_version\": 4, \"cidr\": "
-                    "\"10.5.0.0/30\"");
-    assert_status(r, 201);
-    s = jpath(r->json, "subnet");
-    assert_string_equal(jstr(s, "gateway_ip"), "10.5.0.1");
-    assert_pool(s, 0, "10.5.0.2", "10.5.0.2");
-    apitest_resp_free(r);
-    r = post_subnet(srv, P1, net, "\"ip_version\": 4, \"cidr\": "
-                    "\"10.6.0.0/31\"");
-    assert_error_text(r, 400, "InvalidInput", "Subnet has a prefix length that is "
-                 "incompatible with DHCP service enabled");
-    apitest_resp_free(r);
-    r = post_subnet(srv, P1, net, "\"ip_version\": 4, \"cidr\": "
-                    "\"10.6.0.0/31\", \"enable_dhcp\": false");
-    assert_status(r, 201);
-    s = jpath(r->json, "subnet");
-    assert_string_equal(jstr(s, "gateway_ip"), "10.6.0.1");
-    assert_int_equal(jlen(s, "allocation_pools"), 1);
-    assert_pool(s, 0, "10.6.0.0", "10.6.0.0");
-    apitest_resp_free(r);
-    r = post_subnet(srv, P1, net, "\"ip_version\": 4, \"cidr\": "
-                    "\"10.7.0.9/32\", \"enable_dhcp\": false");
-    assert_status(r, 201);
-    s = jpath(r->json, "subnet");
-    assert_string_equal(jstr(s, "cidr"), "10.7.0.9/32");
-    assert_pool(s, 0, "10.7.0.9", "10.7.0.9");
-    apitest_resp_free(r);
-    r = post_subnet(srv, P1, net, "\"ip_version\": 6, \"cidr\": "
-                    "\"2001:db8:3::/127\"");
-    assert_error_text(r, 400, "InvalidInput", "incompatible with DHCP");
-    apitest_resp_free(r);
-
-    delete_net(srv, net);
-    free(net);
-}
-
 /* ---- Invalid input ---- */
 
 struct bad_case {
@@ -454,6 +345,94 @@ run_bad_cases(struct apitest_server *srv, const char *project,
         assert_error_text(r, cases[i].status, cases[i].type, cases[i].text);
         apitest_resp_free(r);
     }
+}
+
+/* What a subnet created with 'fields' shows. */
+struct defaults_case {
+    const char *fields;
+    const char *cidr;           /* NULL: not checked */
+    const char *gateway;        /* "null": none; NULL: not checked */
+    size_t n_pools;             /* 0: not checked */
+    const char *pools[2][2];    /* start and end of the first pools */
+};
+
+static void
+test_cidr_and_gateway_defaults(void **state)
+{
+    struct apitest_server *srv = *state;
+    char *net = make_net(srv, NULL);
+    static const struct defaults_case cases[] = {
+        /* Host bits are cleared. */
+        { "\"ip_version\": 4, \"cidr\": \"10.1.2.3/24\"", "10.1.2.0/24",
+          "10.1.2.1", 0, { { NULL, NULL } } },
+        /* IPv6: canonical text; the pool skips the subnet-router anycast
+         * address and the gateway, up to the last address. */
+        { "\"ip_version\": 6, \"cidr\": \"2001:DB8:0:0:0::1/64\"",
+          "2001:db8::/64", "2001:db8::1", 1,
+          { { "2001:db8::2", "2001:db8::ffff:ffff:ffff:ffff" } } },
+        /* No gateway: the pool starts right after the network address. */
+        { "\"ip_version\": 4, \"cidr\": \"10.2.0.0/24\", "
+          "\"gateway_ip\": null", NULL, "null", 0,
+          { { "10.2.0.1", "10.2.0.254" } } },
+        { "\"ip_version\": 6, \"cidr\": \"2001:db8:1::/64\", "
+          "\"gateway_ip\": null", NULL, NULL, 0,
+          { { "2001:db8:1::1", "2001:db8:1:0:ffff:ffff:ffff:ffff" } } },
+        /* A gateway in the middle splits the pool. */
+        { "\"ip_version\": 4, \"cidr\": \"10.3.0.0/24\", "
+          "\"gateway_ip\": \"10.3.0.100\"", NULL, NULL, 2,
+          { { "10.3.0.1", "10.3.0.99" }, { "10.3.0.101", "10.3.0.254" } } },
+        /* Neutron accepts a gateway outside the cidr. */
+        { "\"ip_version\": 4, \"cidr\": \"10.4.0.0/24\", "
+          "\"gateway_ip\": \"10.99.0.1\"", NULL, "10.99.0.1", 0,
+          { { "10.4.0.1", "10.4.0.254" } } },
+        /* An IPv6 gateway may be the subnet-router anycast address. */
+        { "\"ip_version\": 6, \"cidr\": \"2001:db8:2::/64\", "
+          "\"gateway_ip\": \"2001:db8:2::\"", NULL, NULL, 0,
+          { { "2001:db8:2::1", "2001:db8:2:0:ffff:ffff:ffff:ffff" } } },
+        /* Small prefixes: a /30 has one address left; /31 and /32 need
+         * DHCP off (with_dhcp) and keep every address (RFC 3021). */
+        { "\"ip_version\": 4, \"cidr\": \"10.5.0.0/30\"", NULL,
+          "10.5.0.1", 0, { { "10.5.0.2", "10.5.0.2" } } },
+        { "\"ip_version\": 4, \"cidr\": \"10.6.0.0/31\", "
+          "\"enable_dhcp\": false", NULL, "10.6.0.1", 1,
+          { { "10.6.0.0", "10.6.0.0" } } },
+        { "\"ip_version\": 4, \"cidr\": \"10.7.0.9/32\", "
+          "\"enable_dhcp\": false", "10.7.0.9/32", NULL, 0,
+          { { "10.7.0.9", "10.7.0.9" } } },
+    };
+    static const struct bad_case with_dhcp[] = {
+        { "\"ip_version\": 4, \"cidr\": \"10.6.0.0/31\"", 400,
+          "InvalidInput", "Subnet has a prefix length that is incompatible "
+          "with DHCP service enabled" },
+        { "\"ip_version\": 6, \"cidr\": \"2001:db8:3::/127\"", 400,
+          "InvalidInput", "incompatible with DHCP" },
+    };
+
+    run_bad_cases(srv, P1, net, with_dhcp,
+                  sizeof with_dhcp / sizeof with_dhcp[0]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const struct defaults_case *c = &cases[i];
+        struct apitest_resp *r = post_subnet(srv, P1, net, c->fields);
+        assert_status(r, 201);
+        yajl_val s = jpath(r->json, "subnet");
+        if (c->cidr) {
+            assert_string_equal(jstr(s, "cidr"), c->cidr);
+        }
+        if (c->gateway && !strcmp(c->gateway, "null")) {
+            assert_true(YAJL_IS_NULL(jpath(s, "gateway_ip")));
+        } else if (c->gateway) {
+            assert_string_equal(jstr(s, "gateway_ip"), c->gateway);
+        }
+        if (c->n_pools) {
+            assert_int_equal(jlen(s, "allocation_pools"), c->n_pools);
+        }
+        for (int j = 0; j < 2 && c->pools[j][0]; j++) {
+            assert_pool(s, j, c->pools[j][0], c->pools[j][1]);
+        }
+        apitest_resp_free(r);
+    }
+    delete_net(srv, net);
+    free(net);
 }
 
 static void

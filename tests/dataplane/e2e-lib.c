@@ -7,6 +7,7 @@
 
 #include "tests/dataplane/e2e-lib.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -19,10 +20,11 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "backends/netns/netns.h"
 #include "core/util.h"
+#include "tests/lib/topo.h"
 
 extern char **environ;
 
@@ -31,8 +33,7 @@ struct apitest_server *e2e_srv;
 void
 e2e_sleep_ms(int ms)
 {
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
+    topo_sleep_ms(ms);
 }
 
 int
@@ -112,27 +113,28 @@ e2e_ping_fails(const char *ns, const char *dst)
                    ns, dst) != 0;
 }
 
-/* ---- Sockets inside namespaces ---- */
+/* ---- Threads and sockets inside namespaces ---- */
 
-struct sock_req {
+struct ns_call {
     const char *ns;
-    int domain, type;
-    int fd, error;
+    void (*fn)(void *);
+    void *aux;
+    int error;
 };
 
 static void *
-sock_main(void *r_)
+ns_call_main(void *c_)
 {
-    struct sock_req *r = r_;
+    struct ns_call *c = c_;
     char path[128];
     int fd;
 
-    snprintf(path, sizeof path, "/run/netns/%s", r->ns);
+    snprintf(path, sizeof path, "/run/netns/%s", c->ns);
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-        r->error = errno;
+        c->error = errno;
     } else {
-        r->fd = socket(r->domain, r->type | SOCK_CLOEXEC, 0);
+        c->fn(c->aux);
     }
     if (fd >= 0) {
         close(fd);
@@ -141,25 +143,53 @@ sock_main(void *r_)
 }
 
 int
-e2e_ns_socket(const char *ns, int domain, int type)
+e2e_in_ns(const char *ns, void (*fn)(void *), void *aux)
 {
-    struct sock_req r = { ns, domain, type, -1, 0 };
+    struct ns_call c = { ns, fn, aux, 0 };
     pthread_t t;
 
-    if (pthread_create(&t, NULL, sock_main, &r)) {
-        return -1;
+    if (pthread_create(&t, NULL, ns_call_main, &c)) {
+        return EAGAIN;
     }
     pthread_join(t, NULL);
-    return r.fd;
+    return c.error;
+}
+
+struct sock_req {
+    int domain, type, proto;
+    int fd;
+};
+
+static void
+open_socket(void *r_)
+{
+    struct sock_req *r = r_;
+
+    r->fd = socket(r->domain, r->type | SOCK_CLOEXEC, r->proto);
+}
+
+int
+e2e_ns_socket(const char *ns, int domain, int type, int proto)
+{
+    struct sock_req r = { domain, type, proto, -1 };
+
+    return e2e_in_ns(ns, open_socket, &r) ? -1 : r.fd;
 }
 
 bool
 e2e_udp_probe(const char *from, const char *to, const char *dst,
               uint16_t port, char src[INET_ADDRSTRLEN])
 {
+    return e2e_udp_probe_sport(from, to, dst, port, 0, src);
+}
+
+bool
+e2e_udp_probe_sport(const char *from, const char *to, const char *dst,
+                    uint16_t port, uint16_t sport, char src[INET_ADDRSTRLEN])
+{
     struct sockaddr_in a = { .sin_family = AF_INET };
-    int rx = e2e_ns_socket(to, AF_INET, SOCK_DGRAM);
-    int tx = e2e_ns_socket(from, AF_INET, SOCK_DGRAM);
+    int rx = e2e_ns_socket(to, AF_INET, SOCK_DGRAM, 0);
+    int tx = e2e_ns_socket(from, AF_INET, SOCK_DGRAM, 0);
     bool got = false;
     int one = 1;
 
@@ -168,6 +198,13 @@ e2e_udp_probe(const char *from, const char *to, const char *dst,
     a.sin_port = htons(port);
     setsockopt(rx, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     assert_int_equal(bind(rx, (struct sockaddr *) &a, sizeof a), 0);
+    if (sport) {
+        struct sockaddr_in s = { .sin_family = AF_INET,
+                                 .sin_port = htons(sport) };
+
+        setsockopt(tx, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        assert_int_equal(bind(tx, (struct sockaddr *) &s, sizeof s), 0);
+    }
     assert_int_equal(inet_pton(AF_INET, dst, &a.sin_addr), 1);
     for (int i = 0; i < 10 && !got; i++) {
         struct pollfd pfd = { .fd = rx, .events = POLLIN };
@@ -193,22 +230,47 @@ e2e_udp_probe(const char *from, const char *to, const char *dst,
 
 /* ---- The API ---- */
 
+/* e2e_call() with the body's arguments in 'args'. */
+static struct apitest_resp *e2e_vcall(const char *method, const char *path,
+                                      const char *project, const char *fmt,
+                                      va_list args)
+    __attribute__((format(printf, 4, 0)));
+
+static struct apitest_resp *
+e2e_vcall(const char *method, const char *path, const char *project,
+          const char *fmt, va_list args)
+{
+    char *body = NULL;
+
+    if (fmt && vasprintf(&body, fmt, args) < 0) {
+        abort();
+    }
+    struct apitest_resp *r = api_call(e2e_srv, method, path, project, body);
+    free(body);
+    return r;
+}
+
+struct apitest_resp *
+e2e_call(const char *method, const char *path, const char *project,
+         const char *fmt, ...)
+{
+    va_list args;
+
+    va_start(args, fmt);
+    struct apitest_resp *r = e2e_vcall(method, path, project, fmt, args);
+    va_end(args);
+    return r;
+}
+
 char *
 e2e_expect(long status, const char *key, const char *method, const char *path,
            const char *project, const char *fmt, ...)
 {
-    char *body = NULL;
+    va_list args;
 
-    if (fmt) {
-        va_list args;
-        va_start(args, fmt);
-        if (vasprintf(&body, fmt, args) < 0) {
-            abort();
-        }
-        va_end(args);
-    }
-    struct apitest_resp *r = api_call(e2e_srv, method, path, project, body);
-    free(body);
+    va_start(args, fmt);
+    struct apitest_resp *r = e2e_vcall(method, path, project, fmt, args);
+    va_end(args);
     assert_status(r, status);
     char *value = NULL;
     if (key) {
@@ -302,41 +364,18 @@ e2e_unplug_vm(const char *plug_bin, const char *port_id)
 void
 e2e_wait_idle(void)
 {
-    for (int i = 0; i < 3000; i++) {
-        struct apitest_resp *r = api_get(e2e_srv, "/v2.0/journal_entries?"
-                                         "state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        e2e_sleep_ms(10);
-    }
-    fail_msg("the journal did not drain");
+    topo_wait_journal_idle(e2e_srv);
 }
 
 void
 e2e_wait_status(const char *collection, const char *key, const char *id,
                 const char *status)
 {
-    char path[200], want[32];
-    char last[32] = "";
+    char plural[64];
 
-    snprintf(path, sizeof path, "/v2.0/%s/%s", collection, id);
-    snprintf(want, sizeof want, "%s/status", key);
-    for (int i = 0; i < 1000; i++) {
-        struct apitest_resp *r = api_get(e2e_srv, path);
-        assert_status(r, 200);
-        const char *s = jstr(r->json, want);
-        str_copy(last, s ? s : "?", sizeof last);
-        apitest_resp_free(r);
-        if (!strcmp(last, status)) {
-            return;
-        }
-        e2e_sleep_ms(10);
-    }
-    fail_msg("%s %s stayed %s, not %s", key, id, last, status);
+    snprintf(plural, sizeof plural, "%ss", key);
+    assert_string_equal(collection, plural);
+    topo_wait_status(e2e_srv, key, id, status);
 }
 
 const char *
@@ -384,9 +423,57 @@ e2e_ns_exists(const char *name)
 }
 
 bool
+e2e_router_ns_exists(const char *router_id)
+{
+    char ns[NETNS_NSNAME_LEN];
+
+    netns_router_ns_name(router_id, ns);
+    return e2e_ns_exists(ns);
+}
+
+bool
 e2e_link_exists(const char *name)
 {
     return if_nametoindex(name) != 0;
+}
+
+bool
+e2e_link_gone(const char *name)
+{
+    for (int i = 0; i < 1000 && e2e_link_exists(name); i++) {
+        e2e_sleep_ms(10);
+    }
+    return !e2e_link_exists(name);
+}
+
+void
+e2e_remove_bridge_of(const char *network_id)
+{
+    char br[NETNS_IFNAME_LEN], err[NETNS_ERR_LEN];
+
+    if (network_id) {
+        netns_bridge_name(network_id, br);
+        netns_bridge_remove(br, true, err, sizeof err);
+    }
+}
+
+void
+e2e_remove_dir(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+
+    while (d && (de = readdir(d))) {
+        if (de->d_name[0] != '.') {
+            char path[512];
+            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+            unlink(path);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+    rmdir(dir);
 }
 
 int

@@ -42,14 +42,32 @@ void e2e_sleep_ms(int ms);
 bool e2e_ping_ok(const char *ns, const char *dst);
 bool e2e_ping_fails(const char *ns, const char *dst);
 
-/* A socket created in network namespace 'ns' (/run/netns/<ns>), or -1. */
-int e2e_ns_socket(const char *ns, int domain, int type);
+/* Runs 'fn(aux)' on a thread inside network namespace 'ns'
+ * (/run/netns/<ns>) and waits for it.  Returns 0, or an errno if the
+ * thread could not enter 'ns' (then 'fn' did not run). */
+int e2e_in_ns(const char *ns, void (*fn)(void *), void *aux);
+
+/* A socket(domain, type, proto) created in network namespace 'ns', or
+ * -1. */
+int e2e_ns_socket(const char *ns, int domain, int type, int proto);
 
 /* Sends UDP datagrams from namespace 'from' to 'dst':'port' until a
  * listener in namespace 'to' gets one (about 2 s at most).  Returns true
- * if one arrived, with the source address the listener saw in 'src'. */
+ * if one arrived, with the source address the listener saw in 'src'.
+ * e2e_udp_probe_sport() sends from source port 'sport' (0: any), so that
+ * probes can repeat one flow. */
 bool e2e_udp_probe(const char *from, const char *to, const char *dst,
                    uint16_t port, char src[INET_ADDRSTRLEN]);
+bool e2e_udp_probe_sport(const char *from, const char *to, const char *dst,
+                         uint16_t port, uint16_t sport,
+                         char src[INET_ADDRSTRLEN]);
+
+/* Sends a request to e2e_srv with the body 'fmt' (NULL: none); returns
+ * the answer (to free with apitest_resp_free()), whatever its status.
+ * 'project' NULL = admin. */
+struct apitest_resp *e2e_call(const char *method, const char *path,
+                              const char *project, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Sends a request to e2e_srv that must answer 'status'; returns the
  * string at 'key' of the answer (malloc'd), or NULL when 'key' is NULL.
@@ -81,11 +99,13 @@ char *e2e_make_vm_port(const char *project, const char *net_id,
 void e2e_plug_vm(const char *plug_bin, const char *ns, const char *port_id);
 void e2e_unplug_vm(const char *plug_bin, const char *port_id);
 
-/* Waits until no journal entry is pending or processing (30 s at most). */
+/* Waits until no journal entry is pending or processing (30 s at most):
+ * topo_wait_journal_idle() on e2e_srv. */
 void e2e_wait_idle(void);
 
 /* Waits until GET /v2.0/<collection>/<id> shows 'status' at
- * "<key>/status" (10 s at most). */
+ * "<key>/status" (10 s at most): topo_wait_status() on e2e_srv.
+ * 'collection' is "<key>s". */
 void e2e_wait_status(const char *collection, const char *key,
                      const char *id, const char *status);
 
@@ -96,9 +116,19 @@ const char *e2e_router_gateway_ip(const char *router_id);
  * 'driver' (a service profile bound to it); returns the flavor id. */
 char *e2e_make_flavor(const char *name, const char *driver);
 
-/* Namespaces and links. */
+/* Namespaces and links.  e2e_router_ns_exists() says whether the netns
+ * backend's namespace of router 'router_id' exists; e2e_link_gone() waits
+ * (10 s at most) until link 'name' is gone and says whether it is. */
 bool e2e_ns_exists(const char *name);
+bool e2e_router_ns_exists(const char *router_id);
 bool e2e_link_exists(const char *name);
+bool e2e_link_gone(const char *name);
+
+/* Cleanup helpers (idempotent, errors ignored): removes the netns
+ * backend's bridge of network 'network_id' (NULL: nothing), with what is
+ * attached to it; removes directory 'dir' and the files in it. */
+void e2e_remove_bridge_of(const char *network_id);
+void e2e_remove_dir(const char *dir);
 
 /* The outside world of an external flat network: namespace 'ns' with
  * eth0 at 'address' (a.b.c.d/len), the far end of veth 'phys' in this

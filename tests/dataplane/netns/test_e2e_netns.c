@@ -32,32 +32,21 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
-#include <dirent.h>
-#include <errno.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <poll.h>
-#include <pthread.h>
-#include <sched.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backends/netns/netns.h"
 #include "core/util.h"
+#include "tests/dataplane/e2e-lib.h"
 #include "tests/lib/apitest.h"
 
 #define UNUSED __attribute__((unused))
-
-extern char **environ;
 
 enum { N_NETS = 5, N_VMS = 2 };
 
@@ -71,7 +60,6 @@ static char state_dir[128];
 static uint16_t udp_port;
 static unsigned int vni_base;
 
-static struct apitest_server *srv;
 static struct apitest_server *main_srv;    /* while test_vlan runs its own */
 static char *conf;
 static char *ext_net, *ext_subnet;
@@ -84,391 +72,6 @@ static char gw_ip[64];
 
 /* Namespaces a test made itself and must remove. */
 static char stale_id[NETNS_ID_LEN], foreign_id[NETNS_ID_LEN];
-
-static void
-sleep_ms(int ms)
-{
-    struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
-    nanosleep(&ts, NULL);
-}
-
-/* ---- Commands (posix_spawn, no shell) ---- */
-
-/* Runs 'fmt' split on blanks; returns its exit status or -1.  Output goes
- * to 'out' if not NULL. */
-static int __attribute__((format(printf, 3, 4)))
-runf(char *out, size_t out_size, const char *fmt, ...)
-{
-    posix_spawn_file_actions_t fa;
-    char line[1024], *argv[64], *save = NULL;
-    int fds[2] = { -1, -1 };
-    size_t argc = 0, len = 0;
-    va_list args;
-    pid_t child;
-    int status;
-
-    va_start(args, fmt);
-    vsnprintf(line, sizeof line, fmt, args);
-    va_end(args);
-    for (char *tok = strtok_r(line, " ", &save); tok && argc < 63;
-         tok = strtok_r(NULL, " ", &save)) {
-        argv[argc++] = tok;
-    }
-    argv[argc] = NULL;
-
-    posix_spawn_file_actions_init(&fa);
-    if (out) {
-        if (pipe(fds)) {
-            posix_spawn_file_actions_destroy(&fa);
-            return -1;
-        }
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-        posix_spawn_file_actions_addclose(&fa, fds[1]);
-    } else {
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    }
-    if (posix_spawnp(&child, argv[0], &fa, NULL, argv, environ)) {
-        posix_spawn_file_actions_destroy(&fa);
-        if (out) {
-            close(fds[0]);
-            close(fds[1]);
-        }
-        return -1;
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    if (out) {
-        ssize_t n;
-
-        close(fds[1]);
-        while (len + 1 < out_size
-               && (n = read(fds[0], out + len, out_size - 1 - len)) > 0) {
-            len += (size_t) n;
-        }
-        out[len] = '\0';
-        close(fds[0]);
-    }
-    if (waitpid(child, &status, 0) < 0) {
-        return -1;
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-#define RUN(...)                                                            \
-    do {                                                                    \
-        char out__[2048];                                                   \
-        int rc__ = runf(out__, sizeof out__, __VA_ARGS__);                  \
-        if (rc__) {                                                         \
-            fail_msg("command failed (%d): %s", rc__, out__);               \
-        }                                                                   \
-    } while (0)
-
-static bool
-ping_ok(const char *ns, const char *dst)
-{
-    return runf(NULL, 0, "ip netns exec %s ping -n -q -c 3 -i 0.2 -W 1 %s",
-                ns, dst) == 0;
-}
-
-static bool
-ping_fails(const char *ns, const char *dst)
-{
-    return runf(NULL, 0, "ip netns exec %s ping -n -q -c 2 -i 0.2 -W 1 %s",
-                ns, dst) != 0;
-}
-
-/* ---- Sockets inside namespaces ---- */
-
-struct sock_req {
-    const char *ns;
-    int domain, type;
-    int fd, error;
-};
-
-static void *
-sock_main(void *r_)
-{
-    struct sock_req *r = r_;
-    char path[128];
-    int fd;
-
-    snprintf(path, sizeof path, "/run/netns/%s", r->ns);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-        r->error = errno;
-    } else {
-        r->fd = socket(r->domain, r->type | SOCK_CLOEXEC, 0);
-    }
-    if (fd >= 0) {
-        close(fd);
-    }
-    return NULL;
-}
-
-/* A socket that lives in namespace 'ns'. */
-static int
-ns_socket(const char *ns, int domain, int type)
-{
-    struct sock_req r = { ns, domain, type, -1, 0 };
-    pthread_t t;
-
-    if (pthread_create(&t, NULL, sock_main, &r)) {
-        return -1;
-    }
-    pthread_join(t, NULL);
-    return r.fd;
-}
-
-/* Sends UDP datagrams from namespace 'from' to 'dst':udp_port until a
- * listener in namespace 'to' gets one (about 2 s at most).  Returns true
- * if one arrived, with the source address the listener saw in 'src'. */
-static bool
-udp_probe(const char *from, const char *to, const char *dst,
-          char src[INET_ADDRSTRLEN])
-{
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    int rx = ns_socket(to, AF_INET, SOCK_DGRAM);
-    int tx = ns_socket(from, AF_INET, SOCK_DGRAM);
-    bool got = false;
-    int one = 1;
-
-    src[0] = '\0';
-    assert_true(rx >= 0 && tx >= 0);
-    a.sin_port = htons(udp_port);
-    setsockopt(rx, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    assert_int_equal(bind(rx, (struct sockaddr *) &a, sizeof a), 0);
-    assert_int_equal(inet_pton(AF_INET, dst, &a.sin_addr), 1);
-    for (int i = 0; i < 10 && !got; i++) {
-        struct pollfd pfd = { .fd = rx, .events = POLLIN };
-
-        sendto(tx, "hadron", 6, 0, (struct sockaddr *) &a, sizeof a);
-        if (poll(&pfd, 1, 200) == 1) {
-            struct sockaddr_in from_addr;
-            socklen_t len = sizeof from_addr;
-            char buf[16];
-
-            if (recvfrom(rx, buf, sizeof buf, 0,
-                         (struct sockaddr *) &from_addr, &len) == 6) {
-                inet_ntop(AF_INET, &from_addr.sin_addr, src,
-                          INET_ADDRSTRLEN);
-                got = true;
-            }
-        }
-    }
-    close(rx);
-    close(tx);
-    return got;
-}
-
-/* ---- The API ---- */
-
-static struct apitest_resp *call(const char *method, const char *path,
-                                 const char *project, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static struct apitest_resp *
-call(const char *method, const char *path, const char *project,
-     const char *fmt, ...)
-{
-    char *body = NULL;
-
-    if (fmt) {
-        va_list args;
-        va_start(args, fmt);
-        if (vasprintf(&body, fmt, args) < 0) {
-            abort();
-        }
-        va_end(args);
-    }
-    struct apitest_resp *r = api_call(srv, method, path, project, body);
-    free(body);
-    return r;
-}
-
-/* Sends a request that must answer 'status'; returns the string at 'key'
- * of the answer (malloc'd), or NULL when 'key' is NULL. */
-static char *expect(long status, const char *key, const char *method,
-                    const char *path, const char *project, const char *fmt,
-                    ...)
-    __attribute__((format(printf, 6, 7)));
-
-static char *
-expect(long status, const char *key, const char *method, const char *path,
-       const char *project, const char *fmt, ...)
-{
-    char *body = NULL;
-
-    if (fmt) {
-        va_list args;
-        va_start(args, fmt);
-        if (vasprintf(&body, fmt, args) < 0) {
-            abort();
-        }
-        va_end(args);
-    }
-    struct apitest_resp *r = api_call(srv, method, path, project, body);
-    free(body);
-    assert_status(r, status);
-    char *value = NULL;
-    if (key) {
-        const char *s = jstr(r->json, key);
-        if (!s) {
-            fail_msg("%s %s: no %s in %s", method, path, key, r->body);
-        }
-        value = xstrdup(s);
-    }
-    apitest_resp_free(r);
-    return value;
-}
-
-static char *
-make_net(const char *project, const char *extra)
-{
-    return expect(201, "network/id", "POST", "/v2.0/networks", NULL,
-                  "{\"network\": {\"name\": \"e2e\", \"project_id\": \"%s\""
-                  "%s%s}}", project, extra ? ", " : "", extra ? extra : "");
-}
-
-static char *
-make_subnet(const char *project, const char *net_id, const char *cidr,
-            const char *extra)
-{
-    return expect(201, "subnet/id", "POST", "/v2.0/subnets", NULL,
-                  "{\"subnet\": {\"network_id\": \"%s\", \"cidr\": \"%s\", "
-                  "\"ip_version\": 4, \"enable_dhcp\": false, "
-                  "\"project_id\": \"%s\"%s%s}}", net_id, cidr, project,
-                  extra ? ", " : "", extra ? extra : "");
-}
-
-static char *
-add_interface(const char *router_id, const char *subnet_id)
-{
-    char path[160];
-
-    snprintf(path, sizeof path, "/v2.0/routers/%s/add_router_interface",
-             router_id);
-    return expect(200, "port_id", "PUT", path, "p1",
-                  "{\"subnet_id\": \"%s\"}", subnet_id);
-}
-
-static void
-remove_interface(const char *router_id, const char *subnet_id)
-{
-    char path[160];
-
-    snprintf(path, sizeof path, "/v2.0/routers/%s/remove_router_interface",
-             router_id);
-    free(expect(200, NULL, "PUT", path, "p1", "{\"subnet_id\": \"%s\"}",
-                subnet_id));
-}
-
-/* A "VM" port on 'net_id' bound to the server's host; its first IP in
- * 'ip'. */
-static char *
-make_vm_port(const char *net_id, char ip[64])
-{
-    struct apitest_resp *r = call("POST", "/v2.0/ports", NULL,
-                                  "{\"port\": {\"network_id\": \"%s\", "
-                                  "\"project_id\": \"p1\", "
-                                  "\"device_owner\": \"compute:nova\", "
-                                  "\"binding:host_id\": \"%s\"}}",
-                                  net_id, host);
-    assert_status(r, 201);
-    assert_string_equal(jstr(r->json, "port/binding:vif_type"), "bridge");
-    assert_non_null(jstr(r->json, "port/binding:vif_details/bridge_name"));
-    str_copy(ip, jstr(r->json, "port/fixed_ips/0/ip_address"), 64);
-    char *id = xstrdup(jstr(r->json, "port/id"));
-    apitest_resp_free(r);
-    return id;
-}
-
-/* Plugs VM namespace 'ns' into port 'port_id' with the contrib tool, as a
- * compute node would. */
-static void
-plug_vm(const char *ns, const char *port_id)
-{
-    RUN("%s plug --endpoint http://127.0.0.1:%d --port %s --netns %s",
-        PLUG_VIF_BIN, srv->port, port_id, ns);
-}
-
-/* Waits until no journal entry is pending or processing. */
-static void
-wait_idle(void)
-{
-    for (int i = 0; i < 3000; i++) {
-        struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
-                                         "state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        sleep_ms(10);
-    }
-    fail_msg("the journal did not drain");
-}
-
-/* Waits until 'path' shows 'status' at "<key>/status". */
-static void
-wait_status(const char *collection, const char *key, const char *id,
-            const char *status)
-{
-    char path[200], want[32];
-    char last[32] = "";
-
-    snprintf(path, sizeof path, "/v2.0/%s/%s", collection, id);
-    snprintf(want, sizeof want, "%s/status", key);
-    for (int i = 0; i < 1000; i++) {
-        struct apitest_resp *r = api_get(srv, path);
-        assert_status(r, 200);
-        const char *s = jstr(r->json, want);
-        str_copy(last, s ? s : "?", sizeof last);
-        apitest_resp_free(r);
-        if (!strcmp(last, status)) {
-            return;
-        }
-        sleep_ms(10);
-    }
-    fail_msg("%s %s stayed %s, not %s", key, id, last, status);
-}
-
-static bool
-ns_exists(const char *name)
-{
-    char path[128];
-
-    snprintf(path, sizeof path, "/run/netns/%s", name);
-    return !access(path, F_OK);
-}
-
-static bool
-router_ns_exists(const char *id)
-{
-    char ns[NETNS_NSNAME_LEN];
-
-    netns_router_ns_name(id, ns);
-    return ns_exists(ns);
-}
-
-static bool
-link_exists(const char *name)
-{
-    return if_nametoindex(name) != 0;
-}
-
-/* True once 'name' is gone (10 s at most): the netns driver removes the
- * bridges routers leave from its health checks, not from apply. */
-static bool
-link_gone(const char *name)
-{
-    for (int i = 0; i < 1000 && link_exists(name); i++) {
-        usleep(10000);
-    }
-    return !link_exists(name);
-}
 
 /* ---- Kernel against database ---- */
 
@@ -513,7 +116,7 @@ assert_kernel_matches(const char *id)
     }
 
     snprintf(path, sizeof path, "/v2.0/routers/%s", id);
-    struct apitest_resp *r = api_get(srv, path);
+    struct apitest_resp *r = api_get(e2e_srv, path);
     assert_status(r, 200);
     yajl_val gwi = jpath(r->json, "router/external_gateway_info");
     assert_true(k.admin_up == YAJL_IS_TRUE(jpath(r->json,
@@ -555,7 +158,7 @@ assert_kernel_matches(const char *id)
     apitest_resp_free(r);
 
     snprintf(path, sizeof path, "/v2.0/ports?device_id=%s", id);
-    r = api_get(srv, path);
+    r = api_get(e2e_srv, path);
     assert_status(r, 200);
     for (size_t i = 0; i < jlen(r->json, "ports"); i++) {
         char key[64];
@@ -593,7 +196,7 @@ assert_kernel_matches(const char *id)
     apitest_resp_free(r);
 
     snprintf(path, sizeof path, "/v2.0/floatingips?router_id=%s", id);
-    r = api_get(srv, path);
+    r = api_get(e2e_srv, path);
     assert_status(r, 200);
     for (size_t i = 0; i < jlen(r->json, "floatingips"); i++) {
         char key[64];
@@ -645,36 +248,6 @@ server_config(void)
         host, vni_base, vni_base + 99, phys);
 }
 
-static void
-remove_bridge_of(const char *network_id)
-{
-    char br[NETNS_IFNAME_LEN], err[NETNS_ERR_LEN];
-
-    if (network_id) {
-        netns_bridge_name(network_id, br);
-        netns_bridge_remove(br, true, err, sizeof err);
-    }
-}
-
-static void
-remove_state_dir(void)
-{
-    DIR *d = opendir(state_dir);
-    struct dirent *de;
-
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] != '.') {
-            char path[512];
-            snprintf(path, sizeof path, "%s/%s", state_dir, de->d_name);
-            unlink(path);
-        }
-    }
-    if (d) {
-        closedir(d);
-    }
-    rmdir(state_dir);
-}
-
 /* Removes everything of ours from the kernel (idempotent). */
 static void
 cleanup_kernel(void)
@@ -697,15 +270,14 @@ cleanup_kernel(void)
     }
     netns_routers_destroy(ids, n, err, sizeof err);
     for (int i = 0; i < N_VMS; i++) {
-        runf(NULL, 0, "ip netns del %s", ns_vm[i]);
+        e2e_run(NULL, 0, "ip netns del %s", ns_vm[i]);
     }
     for (int i = 0; i < N_NETS; i++) {
-        remove_bridge_of(net[i]);
+        e2e_remove_bridge_of(net[i]);
     }
-    remove_bridge_of(ext_net);
-    runf(NULL, 0, "ip netns del %s", ns_out);
-    runf(NULL, 0, "ip link del %s", phys);
-    remove_state_dir();
+    e2e_remove_bridge_of(ext_net);
+    e2e_outside_destroy(ns_out, phys);
+    e2e_remove_dir(state_dir);
     netns_wait_idle();
 }
 
@@ -727,26 +299,19 @@ group_setup(void **state UNUSED)
         fprintf(stderr, "test_e2e_netns: needs root\n");
         return -1;
     }
-    if (runf(NULL, 0, "ping -V") != 0) {
+    if (e2e_run(NULL, 0, "ping -V") != 0) {
         fprintf(stderr, "test_e2e_netns: needs ping (iputils-ping)\n");
         return -1;
     }
 
     /* The outside host, behind the "physical" interface of extnet. */
-    if (runf(NULL, 0, "ip netns add %s", ns_out)
-        || runf(NULL, 0, "ip link add %s type veth peer name eth0 netns %s",
-                phys, ns_out)
-        || runf(NULL, 0, "ip link set %s up", phys)
-        || runf(NULL, 0, "ip -n %s link set lo up", ns_out)
-        || runf(NULL, 0, "ip -n %s link set eth0 up", ns_out)
-        || runf(NULL, 0, "ip -n %s addr add 203.0.113.1/24 dev eth0",
-                ns_out)) {
+    if (e2e_outside_create(ns_out, phys, "203.0.113.1/24")) {
         fprintf(stderr, "test_e2e_netns: cannot make the outside host\n");
         cleanup_kernel();
         return -1;
     }
     conf = server_config();
-    srv = apitest_server_start(conf);
+    e2e_srv = apitest_server_start(conf);
     return 0;
 }
 
@@ -757,20 +322,20 @@ group_teardown(void **state UNUSED)
 
     if (main_srv) {
         /* test_vlan failed with its own server up. */
-        apitest_server_stop(srv);
-        srv = main_srv;
+        apitest_server_stop(e2e_srv);
+        e2e_srv = main_srv;
         main_srv = NULL;
     }
-    if (srv) {
-        rc = apitest_server_stop(srv) ? -1 : 0;
-        srv = NULL;
+    if (e2e_srv) {
+        rc = apitest_server_stop(e2e_srv) ? -1 : 0;
+        e2e_srv = NULL;
     }
     cleanup_kernel();
-    if (router && router_ns_exists(router)) {
+    if (router && e2e_router_ns_exists(router)) {
         fprintf(stderr, "left behind: namespace of %s\n", router);
         rc = -1;
     }
-    if (link_exists(phys) || ns_exists(ns_out)) {
+    if (e2e_link_exists(phys) || e2e_ns_exists(ns_out)) {
         fprintf(stderr, "left behind: %s or %s\n", phys, ns_out);
         rc = -1;
     }
@@ -798,55 +363,50 @@ group_teardown(void **state UNUSED)
 static void
 test_build_and_east_west(void **state UNUSED)
 {
-    char path[200];
-
-    ext_net = make_net("admin", "\"router:external\": true, "
-                       "\"provider:network_type\": \"flat\", "
-                       "\"provider:physical_network\": \"extnet\"");
-    ext_subnet = make_subnet("admin", ext_net, "203.0.113.0/24",
-                             "\"gateway_ip\": \"203.0.113.1\", "
-                             "\"allocation_pools\": [{\"start\": "
-                             "\"203.0.113.10\", \"end\": \"203.0.113.99\"}]");
+    ext_net = e2e_make_net("admin", "\"router:external\": true, "
+                           "\"provider:network_type\": \"flat\", "
+                           "\"provider:physical_network\": \"extnet\"");
+    ext_subnet = e2e_make_subnet("admin", ext_net, "203.0.113.0/24",
+                                 "\"gateway_ip\": \"203.0.113.1\", "
+                                 "\"allocation_pools\": [{\"start\": "
+                                 "\"203.0.113.10\", \"end\": "
+                                 "\"203.0.113.99\"}]");
     for (int i = 0; i < 2; i++) {
         char cidr[32];
         snprintf(cidr, sizeof cidr, "10.0.%d.0/24", i + 1);
-        net[i] = make_net("p1", NULL);
-        subnet[i] = make_subnet("p1", net[i], cidr, NULL);
+        net[i] = e2e_make_net("p1", NULL);
+        subnet[i] = e2e_make_subnet("p1", net[i], cidr, NULL);
     }
 
-    router = expect(201, "router/id", "POST", "/v2.0/routers", "p1",
-                    "{\"router\": {\"name\": \"r1\", "
-                    "\"external_gateway_info\": {\"network_id\": \"%s\"}}}",
-                    ext_net);
-    free(add_interface(router, subnet[0]));
-    free(add_interface(router, subnet[1]));
+    router = e2e_expect(201, "router/id", "POST", "/v2.0/routers", "p1",
+                        "{\"router\": {\"name\": \"r1\", "
+                        "\"external_gateway_info\": {\"network_id\": "
+                        "\"%s\"}}}", ext_net);
+    free(e2e_add_interface("p1", router, subnet[0]));
+    free(e2e_add_interface("p1", router, subnet[1]));
 
     /* VMs: ports bound to this host, realized by linuxbridge, plugged by
      * the contrib tool. */
     for (int i = 0; i < N_VMS; i++) {
         char bridge[NETNS_IFNAME_LEN];
-        vm_port[i] = make_vm_port(net[i], vm_ip[i]);
+        vm_port[i] = e2e_make_vm_port("p1", net[i], host, vm_ip[i]);
         netns_bridge_name(net[i], bridge);
-        assert_true(link_exists(bridge));
-        plug_vm(ns_vm[i], vm_port[i]);
+        assert_true(e2e_link_exists(bridge));
+        e2e_plug_vm(PLUG_VIF_BIN, ns_vm[i], vm_port[i]);
     }
 
-    wait_idle();
-    wait_status("routers", "router", router, "ACTIVE");
-    assert_true(router_ns_exists(router));
+    e2e_wait_idle();
+    e2e_wait_status("routers", "router", router, "ACTIVE");
+    assert_true(e2e_router_ns_exists(router));
     assert_kernel_matches(router);
 
-    snprintf(path, sizeof path, "/v2.0/routers/%s", router);
-    struct apitest_resp *r = api_get(srv, path);
-    str_copy(gw_ip, jstr(r->json, "router/external_gateway_info/"
-                         "external_fixed_ips/0/ip_address"), sizeof gw_ip);
-    apitest_resp_free(r);
+    str_copy(gw_ip, e2e_router_gateway_ip(router), sizeof gw_ip);
 
-    assert_true(ping_ok(ns_vm[0], vm_ip[1]));
-    assert_true(ping_ok(ns_vm[1], vm_ip[0]));
+    assert_true(e2e_ping_ok(ns_vm[0], vm_ip[1]));
+    assert_true(e2e_ping_ok(ns_vm[1], vm_ip[0]));
 
     /* The first start's full sync is no lost state. */
-    char *log = apitest_read_log(srv);
+    char *log = apitest_read_log(e2e_srv);
     bool warned = strstr(log, "lost its state");
     bool synced = strstr(log, "provider netns: full sync of");
     free(log);
@@ -861,8 +421,9 @@ test_snat(void **state UNUSED)
     char src[INET_ADDRSTRLEN];
 
     assert_true(gw_ip[0]);
-    assert_true(ping_ok(ns_vm[0], "203.0.113.1"));
-    assert_true(udp_probe(ns_vm[0], ns_out, "203.0.113.1", src));
+    assert_true(e2e_ping_ok(ns_vm[0], "203.0.113.1"));
+    assert_true(e2e_udp_probe(ns_vm[0], ns_out, "203.0.113.1", udp_port,
+                              src));
     assert_string_equal(src, gw_ip);
 }
 
@@ -874,21 +435,22 @@ test_fip_inbound(void **state UNUSED)
     char src[INET_ADDRSTRLEN];
     struct apitest_resp *r;
 
-    r = call("POST", "/v2.0/floatingips", "p1",
-             "{\"floatingip\": {\"floating_network_id\": \"%s\", "
-             "\"port_id\": \"%s\"}}", ext_net, vm_port[0]);
+    r = e2e_call("POST", "/v2.0/floatingips", "p1",
+                 "{\"floatingip\": {\"floating_network_id\": \"%s\", "
+                 "\"port_id\": \"%s\"}}", ext_net, vm_port[0]);
     assert_status(r, 201);
     fip = xstrdup(jstr(r->json, "floatingip/id"));
     fip_addr = xstrdup(jstr(r->json, "floatingip/floating_ip_address"));
     apitest_resp_free(r);
-    wait_idle();
-    wait_status("floatingips", "floatingip", fip, "ACTIVE");
+    e2e_wait_idle();
+    e2e_wait_status("floatingips", "floatingip", fip, "ACTIVE");
     assert_kernel_matches(router);
 
-    assert_true(ping_ok(ns_out, fip_addr));
-    assert_true(udp_probe(ns_out, ns_vm[0], fip_addr, src));
+    assert_true(e2e_ping_ok(ns_out, fip_addr));
+    assert_true(e2e_udp_probe(ns_out, ns_vm[0], fip_addr, udp_port, src));
     assert_string_equal(src, "203.0.113.1");
-    assert_true(udp_probe(ns_vm[0], ns_out, "203.0.113.1", src));
+    assert_true(e2e_udp_probe(ns_vm[0], ns_out, "203.0.113.1", udp_port,
+                              src));
     assert_string_equal(src, fip_addr);
 }
 
@@ -911,6 +473,19 @@ kernel_has(const char *id, const char *ip, size_t n_fips)
     return ok;
 }
 
+/* kernel_has() that waits for it (10 s at most). */
+static bool
+kernel_repaired(const char *id, const char *ip, size_t n_fips)
+{
+    for (int i = 0; i < 500; i++) {
+        if (kernel_has(id, ip, n_fips)) {
+            return true;
+        }
+        e2e_sleep_ms(20);
+    }
+    return false;
+}
+
 /* Changes made in the kernel behind the driver's back (the NAT table
  * flushed, the gateway's address removed by hand) are found by the
  * driver's health check and repaired without a restart or an API call. */
@@ -919,7 +494,6 @@ test_drift(void **state UNUSED)
 {
     char ns[NETNS_NSNAME_LEN], qg[NETNS_IFNAME_LEN], err[NETNS_ERR_LEN];
     struct netns_router k;
-    bool repaired = false;
 
     assert_non_null(fip_addr);
     netns_router_ns_name(router, ns);
@@ -931,32 +505,19 @@ test_drift(void **state UNUSED)
     assert_true(kernel_has(router, gw_ip, 1));
 
     /* Give the health check time to read the applied state first. */
-    sleep_ms(600);
-    RUN("ip netns exec %s nft flush table ip hadron", ns);
-    for (int i = 0; i < 500 && !repaired; i++) {
-        repaired = kernel_has(router, gw_ip, 1);
-        if (!repaired) {
-            sleep_ms(20);
-        }
-    }
-    assert_true(repaired);
-    assert_true(ping_ok(ns_out, fip_addr));
+    e2e_sleep_ms(600);
+    E2E_RUN("ip netns exec %s nft flush table ip hadron", ns);
+    assert_true(kernel_repaired(router, gw_ip, 1));
+    assert_true(e2e_ping_ok(ns_out, fip_addr));
 
-    sleep_ms(600);
-    RUN("ip -n %s addr del %s/24 dev %s", ns, gw_ip, qg);
-    repaired = false;
-    for (int i = 0; i < 500 && !repaired; i++) {
-        repaired = kernel_has(router, gw_ip, 1);
-        if (!repaired) {
-            sleep_ms(20);
-        }
-    }
-    assert_true(repaired);
-    wait_idle();
+    e2e_sleep_ms(600);
+    E2E_RUN("ip -n %s addr del %s/24 dev %s", ns, gw_ip, qg);
+    assert_true(kernel_repaired(router, gw_ip, 1));
+    e2e_wait_idle();
     assert_kernel_matches(router);
-    assert_true(ping_ok(ns_vm[1], "203.0.113.1"));
+    assert_true(e2e_ping_ok(ns_vm[1], "203.0.113.1"));
 
-    char *log = apitest_read_log(srv);
+    char *log = apitest_read_log(e2e_srv);
     bool logged = strstr(log, "changed behind the driver's back");
     free(log);
     assert_true(logged);
@@ -970,12 +531,13 @@ test_fip_disassociate(void **state UNUSED)
 
     assert_non_null(fip);
     snprintf(path, sizeof path, "/v2.0/floatingips/%s", fip);
-    free(expect(200, NULL, "PUT", path, "p1",
-                "{\"floatingip\": {\"port_id\": null}}"));
-    wait_idle();
+    free(e2e_expect(200, NULL, "PUT", path, "p1",
+                    "{\"floatingip\": {\"port_id\": null}}"));
+    e2e_wait_idle();
     assert_kernel_matches(router);
-    assert_true(ping_fails(ns_out, fip_addr));
-    assert_true(udp_probe(ns_vm[0], ns_out, "203.0.113.1", src));
+    assert_true(e2e_ping_fails(ns_out, fip_addr));
+    assert_true(e2e_udp_probe(ns_vm[0], ns_out, "203.0.113.1", udp_port,
+                              src));
     assert_string_equal(src, gw_ip);
 }
 
@@ -987,17 +549,36 @@ test_admin_down(void **state UNUSED)
     char path[200];
 
     snprintf(path, sizeof path, "/v2.0/routers/%s", router);
-    free(expect(200, NULL, "PUT", path, "p1",
-                "{\"router\": {\"admin_state_up\": false}}"));
-    wait_idle();
+    free(e2e_expect(200, NULL, "PUT", path, "p1",
+                    "{\"router\": {\"admin_state_up\": false}}"));
+    e2e_wait_idle();
     assert_kernel_matches(router);
-    assert_true(ping_fails(ns_vm[0], vm_ip[1]));
-    free(expect(200, NULL, "PUT", path, "p1",
-                "{\"router\": {\"admin_state_up\": true}}"));
-    wait_idle();
-    wait_status("routers", "router", router, "ACTIVE");
+    assert_true(e2e_ping_fails(ns_vm[0], vm_ip[1]));
+    free(e2e_expect(200, NULL, "PUT", path, "p1",
+                    "{\"router\": {\"admin_state_up\": true}}"));
+    e2e_wait_idle();
+    e2e_wait_status("routers", "router", router, "ACTIVE");
     assert_kernel_matches(router);
-    assert_true(ping_ok(ns_vm[0], vm_ip[1]));
+    assert_true(e2e_ping_ok(ns_vm[0], vm_ip[1]));
+}
+
+/* Asserts that driver 'driver' has at least 'min' journal entries, all of
+ * router 'router_id'. */
+static void
+assert_journal_of(const char *driver, const char *router_id, size_t min)
+{
+    char path[128];
+
+    snprintf(path, sizeof path, "/v2.0/journal_entries?driver=%s", driver);
+    struct apitest_resp *r = api_get(e2e_srv, path);
+    assert_status(r, 200);
+    assert_true(jlen(r->json, "journal_entries") >= min);
+    for (size_t i = 0; i < jlen(r->json, "journal_entries"); i++) {
+        char key[64];
+        snprintf(key, sizeof key, "journal_entries/%zu/router_id", i);
+        assert_string_equal(jstr(r->json, key), router_id);
+    }
+    apitest_resp_free(r);
 }
 
 /* A router of flavor noop beside it on the same external network: each
@@ -1005,57 +586,31 @@ test_admin_down(void **state UNUSED)
 static void
 test_mixed_backend(void **state UNUSED)
 {
-    char *flavor = expect(201, "flavor/id", "POST", "/v2.0/flavors", NULL,
-                          "{\"flavor\": {\"name\": \"bookkeeping\", "
-                          "\"service_type\": \"L3_ROUTER_NAT\"}}");
-    char *profile = expect(201, "service_profile/id", "POST",
-                           "/v2.0/service_profiles", NULL,
-                           "{\"service_profile\": {\"driver\": \"noop\"}}");
-    char path[200];
-    snprintf(path, sizeof path, "/v2.0/flavors/%s/service_profiles", flavor);
-    free(expect(201, NULL, "POST", path, NULL,
-                "{\"service_profile\": {\"id\": \"%s\"}}", profile));
+    char *flavor = e2e_make_flavor("bookkeeping", "noop");
 
-    net[2] = make_net("p1", NULL);
-    subnet[2] = make_subnet("p1", net[2], "10.0.3.0/24", NULL);
-    router2 = expect(201, "router/id", "POST", "/v2.0/routers", "p1",
-                     "{\"router\": {\"name\": \"r2\", \"flavor_id\": \"%s\", "
-                     "\"external_gateway_info\": {\"network_id\": \"%s\"}}}",
-                     flavor, ext_net);
-    char *iface = add_interface(router2, subnet[2]);
-    wait_idle();
-    wait_status("routers", "router", router2, "ACTIVE");
+    net[2] = e2e_make_net("p1", NULL);
+    subnet[2] = e2e_make_subnet("p1", net[2], "10.0.3.0/24", NULL);
+    router2 = e2e_expect(201, "router/id", "POST", "/v2.0/routers", "p1",
+                         "{\"router\": {\"name\": \"r2\", \"flavor_id\": "
+                         "\"%s\", \"external_gateway_info\": "
+                         "{\"network_id\": \"%s\"}}}", flavor, ext_net);
+    char *iface = e2e_add_interface("p1", router2, subnet[2]);
+    e2e_wait_idle();
+    e2e_wait_status("routers", "router", router2, "ACTIVE");
 
     /* noop realized nothing in the kernel; netns's router is intact. */
-    assert_false(router_ns_exists(router2));
+    assert_false(e2e_router_ns_exists(router2));
     char bridge[NETNS_IFNAME_LEN];
     netns_bridge_name(net[2], bridge);
-    assert_false(link_exists(bridge));
+    assert_false(e2e_link_exists(bridge));
     assert_kernel_matches(router);
 
     /* The journal: each driver's entries are of its own router only. */
-    struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
-                                     "driver=noop");
-    assert_status(r, 200);
-    assert_true(jlen(r->json, "journal_entries") >= 2);
-    for (size_t i = 0; i < jlen(r->json, "journal_entries"); i++) {
-        char key[64];
-        snprintf(key, sizeof key, "journal_entries/%zu/router_id", i);
-        assert_string_equal(jstr(r->json, key), router2);
-    }
-    apitest_resp_free(r);
-    r = api_get(srv, "/v2.0/journal_entries?driver=netns");
-    assert_status(r, 200);
-    assert_true(jlen(r->json, "journal_entries") >= 4);
-    for (size_t i = 0; i < jlen(r->json, "journal_entries"); i++) {
-        char key[64];
-        snprintf(key, sizeof key, "journal_entries/%zu/router_id", i);
-        assert_string_equal(jstr(r->json, key), router);
-    }
-    apitest_resp_free(r);
+    assert_journal_of("noop", router2, 2);
+    assert_journal_of("netns", router, 4);
 
     /* noop's log lines name r2's router and interface, never r1's. */
-    char *log = apitest_read_log(srv);
+    char *log = apitest_read_log(e2e_srv);
     char want[200];
     snprintf(want, sizeof want, "router create %s", router2);
     assert_non_null(strstr(log, want));
@@ -1068,7 +623,6 @@ test_mixed_backend(void **state UNUSED)
     }
     free(log);
     free(iface);
-    free(profile);
     free(flavor);
 }
 
@@ -1084,39 +638,39 @@ test_kill9_restart(void **state UNUSED)
     for (int i = 3; i < N_NETS; i++) {
         char cidr[32];
         snprintf(cidr, sizeof cidr, "10.0.%d.0/24", i + 1);
-        net[i] = make_net("p1", NULL);
-        subnet[i] = make_subnet("p1", net[i], cidr, NULL);
-        free(add_interface(router, subnet[i]));
+        net[i] = e2e_make_net("p1", NULL);
+        subnet[i] = e2e_make_subnet("p1", net[i], cidr, NULL);
+        free(e2e_add_interface("p1", router, subnet[i]));
     }
     snprintf(path, sizeof path, "/v2.0/routers/%s", router);
-    free(expect(200, NULL, "PUT", path, "p1",
-                "{\"router\": {\"routes\": [{\"destination\": "
-                "\"10.99.0.0/16\", \"nexthop\": \"10.0.2.50\"}]}}"));
+    free(e2e_expect(200, NULL, "PUT", path, "p1",
+                    "{\"router\": {\"routes\": [{\"destination\": "
+                    "\"10.99.0.0/16\", \"nexthop\": \"10.0.2.50\"}]}}"));
     snprintf(path, sizeof path, "/v2.0/floatingips/%s", fip);
-    free(expect(200, NULL, "PUT", path, "p1",
-                "{\"floatingip\": {\"port_id\": \"%s\"}}", vm_port[1]));
-    remove_interface(router, subnet[4]);
+    free(e2e_expect(200, NULL, "PUT", path, "p1",
+                    "{\"floatingip\": {\"port_id\": \"%s\"}}", vm_port[1]));
+    e2e_remove_interface("p1", router, subnet[4]);
     snprintf(path, sizeof path, "/v2.0/routers/%s", router);
-    free(expect(200, NULL, "PUT", path, "p1",
-                "{\"router\": {\"routes\": [{\"destination\": "
-                "\"10.98.0.0/16\", \"nexthop\": \"10.0.1.50\"}, "
-                "{\"destination\": \"10.97.0.0/16\", \"nexthop\": "
-                "\"10.0.4.50\"}]}}"));
-    struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
+    free(e2e_expect(200, NULL, "PUT", path, "p1",
+                    "{\"router\": {\"routes\": [{\"destination\": "
+                    "\"10.98.0.0/16\", \"nexthop\": \"10.0.1.50\"}, "
+                    "{\"destination\": \"10.97.0.0/16\", \"nexthop\": "
+                    "\"10.0.4.50\"}]}}"));
+    struct apitest_resp *r = api_get(e2e_srv, "/v2.0/journal_entries?"
                                      "state=pending&state=processing");
     size_t in_flight = jlen(r->json, "journal_entries");
     apitest_resp_free(r);
 
-    assert_int_equal(kill(srv->pid, SIGKILL), 0);
+    assert_int_equal(kill(e2e_srv->pid, SIGKILL), 0);
     int status;
-    assert_int_equal(waitpid(srv->pid, &status, 0), srv->pid);
-    srv->pid = 0;
+    assert_int_equal(waitpid(e2e_srv->pid, &status, 0), e2e_srv->pid);
+    e2e_srv->pid = 0;
     print_message("killed with %zu entries pending or processing\n",
                   in_flight);
-    char *url = xstrdup(srv->db_url);
-    srv->keep_db = true;
-    apitest_server_stop(srv);
-    srv = NULL;
+    char *url = xstrdup(e2e_srv->db_url);
+    e2e_srv->keep_db = true;
+    apitest_server_stop(e2e_srv);
+    e2e_srv = NULL;
 
     /* While it is down: the router's namespace is lost (a reboot), a
      * stray of ours (marked) and someone else's namespace appear. */
@@ -1137,28 +691,28 @@ test_kill9_restart(void **state UNUSED)
     close(fd);
 
     char *output = NULL;
-    srv = apitest_server_try_start(url, conf, &status, &output);
-    if (!srv) {
+    e2e_srv = apitest_server_try_start(url, conf, &status, &output);
+    if (!e2e_srv) {
         fail_msg("restart failed: %s", output);
     }
     free(url);
-    wait_idle();
-    wait_status("routers", "router", router, "ACTIVE");
-    wait_status("floatingips", "floatingip", fip, "ACTIVE");
+    e2e_wait_idle();
+    e2e_wait_status("routers", "router", router, "ACTIVE");
+    e2e_wait_status("floatingips", "floatingip", fip, "ACTIVE");
 
     /* Repaired both ways. */
-    assert_true(router_ns_exists(router));
+    assert_true(e2e_router_ns_exists(router));
     assert_kernel_matches(router);
-    assert_false(router_ns_exists(stale_id));
+    assert_false(e2e_router_ns_exists(stale_id));
     assert_true(access(mark, F_OK) != 0);
-    assert_true(router_ns_exists(foreign_id));
+    assert_true(e2e_router_ns_exists(foreign_id));
     assert_int_equal(netns_router_destroy(foreign_id, err, sizeof err), 0);
     foreign_id[0] = '\0';
     stale_id[0] = '\0';
 
     /* And packets flow again: east-west, and the FIP now on VM2. */
-    assert_true(ping_ok(ns_vm[0], vm_ip[1]));
-    assert_true(udp_probe(ns_out, ns_vm[1], fip_addr, src));
+    assert_true(e2e_ping_ok(ns_vm[0], vm_ip[1]));
+    assert_true(e2e_udp_probe(ns_out, ns_vm[1], fip_addr, udp_port, src));
     assert_string_equal(src, "203.0.113.1");
     free(output);
 }
@@ -1174,7 +728,7 @@ test_router_delete(void **state UNUSED)
 
     /* Its ports, to check their tap ends go. */
     snprintf(path, sizeof path, "/v2.0/ports?device_id=%s", router);
-    struct apitest_resp *r = api_get(srv, path);
+    struct apitest_resp *r = api_get(e2e_srv, path);
     for (size_t i = 0; i < jlen(r->json, "ports") && n_ports < 8; i++) {
         char key[64];
         snprintf(key, sizeof key, "ports/%zu/id", i);
@@ -1184,10 +738,10 @@ test_router_delete(void **state UNUSED)
     assert_true(n_ports >= 3);
 
     snprintf(path, sizeof path, "/v2.0/floatingips/%s", fip);
-    free(expect(204, NULL, "DELETE", path, "p1", NULL));
+    free(e2e_expect(204, NULL, "DELETE", path, "p1", NULL));
     snprintf(path, sizeof path, "/v2.0/routers/%s", router);
-    free(expect(200, NULL, "PUT", path, "p1",
-                "{\"router\": {\"routes\": []}}"));
+    free(e2e_expect(200, NULL, "PUT", path, "p1",
+                    "{\"router\": {\"routes\": []}}"));
     /* A network that only ever had router interfaces: its bridge goes
      * with the interface (net[4]'s went in test_kill9_restart). */
     char bridge3[NETNS_IFNAME_LEN], bridge4[NETNS_IFNAME_LEN];
@@ -1195,28 +749,28 @@ test_router_delete(void **state UNUSED)
     netns_bridge_name(net[3], bridge3);
     netns_bridge_name(net[4], bridge4);
     netns_bridge_name(ext_net, ext_bridge);
-    assert_true(link_exists(bridge3));
-    assert_true(link_gone(bridge4));
-    assert_true(link_exists(ext_bridge));
-    remove_interface(router, subnet[3]);
-    wait_idle();
-    assert_true(link_gone(bridge3));
-    remove_interface(router, subnet[0]);
-    remove_interface(router, subnet[1]);
+    assert_true(e2e_link_exists(bridge3));
+    assert_true(e2e_link_gone(bridge4));
+    assert_true(e2e_link_exists(ext_bridge));
+    e2e_remove_interface("p1", router, subnet[3]);
+    e2e_wait_idle();
+    assert_true(e2e_link_gone(bridge3));
+    e2e_remove_interface("p1", router, subnet[0]);
+    e2e_remove_interface("p1", router, subnet[1]);
     /* The external network's bridge goes with the gateway (the noop
      * router's gateway has nothing in the kernel). */
-    free(expect(200, NULL, "PUT", path, "p1",
-                "{\"router\": {\"external_gateway_info\": null}}"));
-    wait_idle();
-    assert_true(link_gone(ext_bridge));
-    assert_true(link_exists(phys));
-    free(expect(204, NULL, "DELETE", path, "p1", NULL));
-    wait_idle();
+    free(e2e_expect(200, NULL, "PUT", path, "p1",
+                    "{\"router\": {\"external_gateway_info\": null}}"));
+    e2e_wait_idle();
+    assert_true(e2e_link_gone(ext_bridge));
+    assert_true(e2e_link_exists(phys));
+    free(e2e_expect(204, NULL, "DELETE", path, "p1", NULL));
+    e2e_wait_idle();
 
-    assert_false(router_ns_exists(router));
+    assert_false(e2e_router_ns_exists(router));
     for (size_t i = 0; i < n_ports; i++) {
         netns_port_ifname("tap", ports[i], ifname);
-        assert_false(link_exists(ifname));
+        assert_false(e2e_link_exists(ifname));
         free(ports[i]);
     }
     snprintf(mark, sizeof mark, "%s/%s", state_dir, router);
@@ -1226,22 +780,22 @@ test_router_delete(void **state UNUSED)
      * their VXLAN devices follow the last port bound here. */
     for (int i = 0; i < N_VMS; i++) {
         char bridge[NETNS_IFNAME_LEN];
-        RUN("%s unplug --port %s", PLUG_VIF_BIN, vm_port[i]);
+        e2e_unplug_vm(PLUG_VIF_BIN, vm_port[i]);
         netns_bridge_name(net[i], bridge);
-        assert_true(link_exists(bridge));
+        assert_true(e2e_link_exists(bridge));
         snprintf(path, sizeof path, "/v2.0/ports/%s", vm_port[i]);
-        free(expect(204, NULL, "DELETE", path, NULL, NULL));
-        assert_false(link_exists(bridge));
+        free(e2e_expect(204, NULL, "DELETE", path, NULL, NULL));
+        assert_false(e2e_link_exists(bridge));
     }
     /* No bridge of the test's networks is left. */
     for (int i = 0; i < N_NETS; i++) {
         char bridge[NETNS_IFNAME_LEN];
         netns_bridge_name(net[i], bridge);
-        assert_true(link_gone(bridge));
+        assert_true(e2e_link_gone(bridge));
     }
-    assert_true(link_gone(ext_bridge));
+    assert_true(e2e_link_gone(ext_bridge));
     char vx[NETNS_IFNAME_LEN];
-    r = api_get(srv, "/v2.0/networks?provider:network_type=vxlan");
+    r = api_get(e2e_srv, "/v2.0/networks?provider:network_type=vxlan");
     for (size_t i = 0; i < jlen(r->json, "networks"); i++) {
         char key[80];
         snprintf(key, sizeof key, "networks/%zu/provider:segmentation_id", i);
@@ -1250,7 +804,7 @@ test_router_delete(void **state UNUSED)
         if (vni > 0 && (!strcmp(jstr(r->json, key), net[0])
                         || !strcmp(jstr(r->json, key), net[1]))) {
             netns_vxlan_ifname((uint32_t) vni, vx);
-            assert_false(link_exists(vx));
+            assert_false(e2e_link_exists(vx));
         }
     }
     apitest_resp_free(r);
@@ -1273,44 +827,44 @@ test_vlan(void **state UNUSED)
         "[ml2_type_vlan]\nnetwork_vlan_ranges = extnet:100:199\n"
         "[linux_bridge]\nphysical_interface_mappings = extnet:%s\n"
         "realize = true\n", vhost, phys);
-    main_srv = srv;
-    srv = apitest_server_start(vconf);
-    srv->allow_errors = true;
-    char *vnet = make_net("admin", "\"provider:network_type\": \"vlan\", "
-                          "\"provider:physical_network\": \"extnet\", "
-                          "\"provider:segmentation_id\": 150");
-    free(make_subnet("admin", vnet, "10.150.0.0/24", NULL));
-    struct apitest_resp *r = call("POST", "/v2.0/ports", NULL,
-                                  "{\"port\": {\"network_id\": \"%s\", "
-                                  "\"project_id\": \"admin\", "
-                                  "\"binding:host_id\": \"%s\"}}", vnet,
-                                  vhost);
+    main_srv = e2e_srv;
+    e2e_srv = apitest_server_start(vconf);
+    e2e_srv->allow_errors = true;
+    char *vnet = e2e_make_net("admin", "\"provider:network_type\": \"vlan\", "
+                              "\"provider:physical_network\": \"extnet\", "
+                              "\"provider:segmentation_id\": 150");
+    free(e2e_make_subnet("admin", vnet, "10.150.0.0/24", NULL));
+    struct apitest_resp *r = e2e_call("POST", "/v2.0/ports", NULL,
+                                      "{\"port\": {\"network_id\": \"%s\", "
+                                      "\"project_id\": \"admin\", "
+                                      "\"binding:host_id\": \"%s\"}}", vnet,
+                                      vhost);
     char bridge[NETNS_IFNAME_LEN], vlan_if[NETNS_IFNAME_LEN];
     netns_bridge_name(vnet, bridge);
     netns_vlan_ifname(phys, 150, vlan_if);
     bool supported = r->status == 201;
     if (supported) {
         /* A kernel with 8021q: the bridge holds the VLAN device. */
-        assert_true(link_exists(bridge));
-        assert_true(link_exists(vlan_if));
+        assert_true(e2e_link_exists(bridge));
+        assert_true(e2e_link_exists(vlan_if));
         char path[200];
         snprintf(path, sizeof path, "/v2.0/ports/%s",
                  jstr(r->json, "port/id"));
-        free(expect(204, NULL, "DELETE", path, NULL, NULL));
-        assert_false(link_exists(bridge));
+        free(e2e_expect(204, NULL, "DELETE", path, NULL, NULL));
+        assert_false(e2e_link_exists(bridge));
     } else {
         assert_error_text(r, 500, NULL, "8021q");
-        assert_false(link_exists(vlan_if));
+        assert_false(e2e_link_exists(vlan_if));
         /* The port was not kept. */
-        struct apitest_resp *l = api_get(srv, "/v2.0/ports");
+        struct apitest_resp *l = api_get(e2e_srv, "/v2.0/ports");
         assert_int_equal(jlen(l->json, "ports"), 0);
         apitest_resp_free(l);
     }
     apitest_resp_free(r);
     char err[NETNS_ERR_LEN];
     netns_bridge_remove(bridge, true, err, sizeof err);
-    apitest_server_stop(srv);
-    srv = main_srv;
+    apitest_server_stop(e2e_srv);
+    e2e_srv = main_srv;
     main_srv = NULL;
     free(vnet);
     free(vconf);

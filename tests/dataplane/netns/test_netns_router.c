@@ -24,30 +24,21 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <poll.h>
-#include <pthread.h>
-#include <sched.h>
-#include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "backends/netns/netns.h"
+#include "tests/dataplane/e2e-lib.h"
 
 #define UNUSED __attribute__((unused))
-
-extern char **environ;
 
 /* ---- Names and the router under test. ---- */
 
@@ -77,211 +68,6 @@ A(const char *s)
     return a;
 }
 
-/* ---- Running commands (posix_spawn, no shell). ---- */
-
-/* Runs the command 'fmt' (split on blanks; no quoting) and returns its exit
- * status, or -1.  Its output goes to 'out' (if not NULL), else nowhere. */
-static int __attribute__((format(printf, 3, 4)))
-runf(char *out, size_t out_size, const char *fmt, ...)
-{
-    posix_spawn_file_actions_t fa;
-    char line[512], *argv[64], *save = NULL;
-    int fds[2] = { -1, -1 };
-    size_t argc = 0, len = 0;
-    va_list args;
-    pid_t child;
-    int status;
-
-    va_start(args, fmt);
-    vsnprintf(line, sizeof line, fmt, args);
-    va_end(args);
-    for (char *tok = strtok_r(line, " ", &save); tok && argc < 63;
-         tok = strtok_r(NULL, " ", &save)) {
-        argv[argc++] = tok;
-    }
-    argv[argc] = NULL;
-
-    posix_spawn_file_actions_init(&fa);
-    if (out) {
-        if (pipe(fds)) {
-            return -1;
-        }
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-        posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-        posix_spawn_file_actions_addclose(&fa, fds[0]);
-        posix_spawn_file_actions_addclose(&fa, fds[1]);
-    } else {
-        posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-        posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-    }
-    if (posix_spawnp(&child, argv[0], &fa, NULL, argv, environ)) {
-        posix_spawn_file_actions_destroy(&fa);
-        if (out) {
-            close(fds[0]);
-            close(fds[1]);
-        }
-        return -1;
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    if (out) {
-        ssize_t n;
-
-        close(fds[1]);
-        while (len + 1 < out_size
-               && (n = read(fds[0], out + len, out_size - 1 - len)) > 0) {
-            len += (size_t) n;
-        }
-        out[len] = '\0';
-        close(fds[0]);
-    }
-    if (waitpid(child, &status, 0) < 0) {
-        return -1;
-    }
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-/* Runs 'fmt' and fails the test unless it exits 0. */
-#define RUN(...)                                                            \
-    do {                                                                    \
-        char out__[2048];                                                   \
-        int rc__ = runf(out__, sizeof out__, __VA_ARGS__);                  \
-        if (rc__) {                                                         \
-            fail_msg("command failed (%d): %s", rc__, out__);               \
-        }                                                                   \
-    } while (0)
-
-static bool
-ping_ok(const char *ns, const char *dst)
-{
-    return runf(NULL, 0, "ip netns exec %s ping -n -q -c 3 -i 0.2 -W 1 %s",
-                ns, dst) == 0;
-}
-
-static bool
-ping_fails(const char *ns, const char *dst)
-{
-    return runf(NULL, 0, "ip netns exec %s ping -n -q -c 2 -i 0.2 -W 1 %s",
-                ns, dst) != 0;
-}
-
-/* ---- Threads inside namespaces. ---- */
-
-struct ns_call {
-    const char *ns;
-    void (*fn)(void *);
-    void *aux;
-    int error;
-};
-
-static void *
-ns_call_main(void *c_)
-{
-    struct ns_call *c = c_;
-    char path[128];
-    int fd;
-
-    snprintf(path, sizeof path, "/run/netns/%s", c->ns);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || setns(fd, CLONE_NEWNET)) {
-        c->error = errno;
-        if (fd >= 0) {
-            close(fd);
-        }
-        return NULL;
-    }
-    close(fd);
-    c->fn(c->aux);
-    return NULL;
-}
-
-/* Runs 'fn(aux)' on a thread inside named namespace 'ns'. */
-static int
-in_ns(const char *ns, void (*fn)(void *), void *aux)
-{
-    struct ns_call c = { ns, fn, aux, 0 };
-    pthread_t t;
-
-    if (pthread_create(&t, NULL, ns_call_main, &c)) {
-        return EAGAIN;
-    }
-    pthread_join(t, NULL);
-    return c.error;
-}
-
-struct sock_req {
-    int domain, type, proto;
-    int fd;
-};
-
-static void
-open_socket(void *r_)
-{
-    struct sock_req *r = r_;
-
-    r->fd = socket(r->domain, r->type | SOCK_CLOEXEC, r->proto);
-}
-
-/* A socket that lives in namespace 'ns'. */
-static int
-ns_socket(const char *ns, int domain, int type, int proto)
-{
-    struct sock_req r = { domain, type, proto, -1 };
-
-    if (in_ns(ns, open_socket, &r)) {
-        return -1;
-    }
-    return r.fd;
-}
-
-/* Sends UDP datagrams from namespace 'from' (source port 'sport', 0 for
- * any) to 'dst':udp_port until a listener in namespace 'to' gets one, for
- * at most about 2 s.  Returns true if one arrived, with the source address
- * the listener saw in 'src'. */
-static bool
-udp_probe(const char *from, const char *to, const char *dst, uint16_t sport,
-          char src[INET_ADDRSTRLEN])
-{
-    struct sockaddr_in a = { .sin_family = AF_INET };
-    int rx = ns_socket(to, AF_INET, SOCK_DGRAM, 0);
-    int tx = ns_socket(from, AF_INET, SOCK_DGRAM, 0);
-    bool got = false;
-    int one = 1;
-
-    src[0] = '\0';
-    assert_true(rx >= 0 && tx >= 0);
-    a.sin_port = htons(udp_port);
-    setsockopt(rx, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    assert_int_equal(bind(rx, (struct sockaddr *) &a, sizeof a), 0);
-    if (sport) {
-        struct sockaddr_in s = { .sin_family = AF_INET,
-                                 .sin_port = htons(sport) };
-
-        setsockopt(tx, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        assert_int_equal(bind(tx, (struct sockaddr *) &s, sizeof s), 0);
-    }
-    assert_int_equal(inet_pton(AF_INET, dst, &a.sin_addr), 1);
-    for (int i = 0; i < 10 && !got; i++) {
-        struct pollfd pfd = { .fd = rx, .events = POLLIN };
-
-        sendto(tx, "hadron", 6, 0, (struct sockaddr *) &a, sizeof a);
-        if (poll(&pfd, 1, 200) == 1) {
-            struct sockaddr_in from_addr;
-            socklen_t len = sizeof from_addr;
-            char buf[16];
-
-            if (recvfrom(rx, buf, sizeof buf, 0,
-                         (struct sockaddr *) &from_addr, &len) == 6) {
-                inet_ntop(AF_INET, &from_addr.sin_addr, src,
-                          INET_ADDRSTRLEN);
-                got = true;
-            }
-        }
-    }
-    close(rx);
-    close(tx);
-    return got;
-}
-
 /* ---- Watching for changes. ---- */
 
 /* Netlink sockets subscribed to every link, address and route change in
@@ -296,7 +82,7 @@ monitor_socket(const char *ns, int bus, unsigned int groups_mask,
                const unsigned int *groups, size_t n_groups)
 {
     struct mnl_socket *s;
-    int fd = ns ? ns_socket(ns, AF_NETLINK, SOCK_RAW, bus)
+    int fd = ns ? e2e_ns_socket(ns, AF_NETLINK, SOCK_RAW, bus)
                 : socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, bus);
 
     assert_true(fd >= 0);
@@ -395,17 +181,18 @@ apply_ok(const struct netns_router *r)
     }
 }
 
+/* A "VM" (or the outside host) as namespace 'ns' with eth0 at 'ip'
+ * (a.b.c.d/len) and a default route via 'gw_ip' (NULL: none), its link
+ * the far end of veth 'host_end' here. */
 static void
 make_vm(const char *ns, const char *host_end, const char *ip,
         const char *gw_ip)
 {
-    RUN("ip netns add %s", ns);
-    RUN("ip link add %s type veth peer name eth0 netns %s", host_end, ns);
-    RUN("ip -n %s link set lo up", ns);
-    RUN("ip -n %s link set eth0 up", ns);
-    RUN("ip -n %s addr add %s dev eth0", ns, ip);
+    if (e2e_outside_create(ns, host_end, ip)) {
+        fail_msg("cannot make namespace %s", ns);
+    }
     if (gw_ip) {
-        RUN("ip -n %s route add default via %s", ns, gw_ip);
+        E2E_RUN("ip -n %s route add default via %s", ns, gw_ip);
     }
 }
 
@@ -448,12 +235,9 @@ cleanup(void)
     netns_bridge_remove(br_ext, true, err, sizeof err);
     netns_bridge_remove(br_1, true, err, sizeof err);
     netns_bridge_remove(br_2, true, err, sizeof err);
-    runf(NULL, 0, "ip netns del %s", ns_out);
-    runf(NULL, 0, "ip netns del %s", ns_vm1);
-    runf(NULL, 0, "ip netns del %s", ns_vm2);
-    runf(NULL, 0, "ip link del %s", ph_ext);
-    runf(NULL, 0, "ip link del %s", ph_1);
-    runf(NULL, 0, "ip link del %s", ph_2);
+    e2e_outside_destroy(ns_out, ph_ext);
+    e2e_outside_destroy(ns_vm1, ph_1);
+    e2e_outside_destroy(ns_vm2, ph_2);
 }
 
 static void
@@ -502,7 +286,7 @@ group_setup(void **state UNUSED)
         fprintf(stderr, "test_netns_router: needs root\n");
         return -1;
     }
-    if (runf(NULL, 0, "ping -V") != 0) {
+    if (e2e_run(NULL, 0, "ping -V") != 0) {
         fprintf(stderr, "test_netns_router: needs ping (iputils-ping)\n");
         return -1;
     }
@@ -548,20 +332,20 @@ test_apply_east_west(void **state UNUSED)
     assert_int_equal(access(path, F_OK), 0);
     netns_port_ifname("tap", ports[0].id, ifn);
     assert_true(if_nametoindex(ifn) > 0);
-    RUN("ip -d link show %s", ifn);
-    runf(out, sizeof out, "ip -d link show %s", ifn);
+    E2E_RUN("ip -d link show %s", ifn);
+    e2e_run(out, sizeof out, "ip -d link show %s", ifn);
     assert_non_null(strstr(out, br_1));             /* master */
     netns_port_ifname("qr-", ports[0].id, ifn);
-    runf(out, sizeof out, "ip -n %s link show %s", qrouter, ifn);
+    e2e_run(out, sizeof out, "ip -n %s link show %s", qrouter, ifn);
     assert_non_null(strstr(out, "fa:16:3e:00:01:01"));
     assert_non_null(strstr(out, ",UP"));
-    runf(out, sizeof out, "ip netns exec %s sysctl -n net.ipv4.ip_forward",
-         qrouter);
+    e2e_run(out, sizeof out, "ip netns exec %s sysctl -n net.ipv4.ip_forward",
+            qrouter);
     assert_string_equal(out, "1\n");
 
-    assert_true(ping_ok(ns_vm1, "10.0.2.5"));
-    assert_true(ping_ok(ns_vm2, "10.0.1.5"));
-    assert_true(ping_ok(ns_vm1, "10.0.1.1"));
+    assert_true(e2e_ping_ok(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_ok(ns_vm2, "10.0.1.5"));
+    assert_true(e2e_ping_ok(ns_vm1, "10.0.1.1"));
 }
 
 static void
@@ -570,16 +354,19 @@ test_snat_to_gateway_ip(void **state UNUSED)
     char src[INET_ADDRSTRLEN];
 
     /* VM2 has no floating IP: the outside sees the gateway IP. */
-    assert_true(udp_probe(ns_vm2, ns_out, "203.0.113.1", 0, src));
+    assert_true(e2e_udp_probe(ns_vm2, ns_out, "203.0.113.1", udp_port,
+                              src));
     assert_string_equal(src, "203.0.113.5");
-    assert_true(ping_ok(ns_vm2, "203.0.113.1"));
+    assert_true(e2e_ping_ok(ns_vm2, "203.0.113.1"));
 
     /* VM1 has one: the outside sees it. */
-    assert_true(udp_probe(ns_vm1, ns_out, "203.0.113.1", 0, src));
+    assert_true(e2e_udp_probe(ns_vm1, ns_out, "203.0.113.1", udp_port,
+                              src));
     assert_string_equal(src, "203.0.113.10");
 
     /* East-west traffic is not NATed. */
-    assert_true(udp_probe(ns_vm1, ns_vm2, "10.0.2.5", 0, src));
+    assert_true(e2e_udp_probe(ns_vm1, ns_vm2, "10.0.2.5", udp_port,
+                              src));
     assert_string_equal(src, "10.0.1.5");
 }
 
@@ -592,11 +379,12 @@ test_fip_inbound(void **state UNUSED)
 
     /* The outside reaches VM1 by its floating IP and VM1 sees the
      * outside's own address. */
-    assert_true(udp_probe(ns_out, ns_vm1, "203.0.113.10", FIXED_SPORT, src));
+    assert_true(e2e_udp_probe_sport(ns_out, ns_vm1, "203.0.113.10", udp_port,
+                                    FIXED_SPORT, src));
     assert_string_equal(src, "203.0.113.1");
-    assert_true(ping_ok(ns_out, "203.0.113.10"));
+    assert_true(e2e_ping_ok(ns_out, "203.0.113.10"));
     /* The gateway IP itself answers too. */
-    assert_true(ping_ok(ns_out, "203.0.113.5"));
+    assert_true(e2e_ping_ok(ns_out, "203.0.113.5"));
 }
 
 static void
@@ -605,8 +393,8 @@ test_apply_twice_changes_nothing(void **state UNUSED)
     char before[8192], after[8192], prefix[16];
     struct monitor m;
 
-    runf(before, sizeof before, "ip netns exec %s nft -a list ruleset",
-         qrouter);
+    e2e_run(before, sizeof before, "ip netns exec %s nft -a list ruleset",
+            qrouter);
     monitor_start(&m);
     apply_ok(&router);
     apply_ok(&router);
@@ -616,8 +404,8 @@ test_apply_twice_changes_nothing(void **state UNUSED)
     snprintf(prefix, sizeof prefix, "tap%08x", pid);
     assert_int_equal(monitor_count(m.host, prefix, NULL), 0);
     monitor_stop(&m);
-    runf(after, sizeof after, "ip netns exec %s nft -a list ruleset",
-         qrouter);
+    e2e_run(after, sizeof after, "ip netns exec %s nft -a list ruleset",
+            qrouter);
     assert_string_equal(before, after);     /* same rule handles */
     assert_non_null(strstr(after, "dnat to 10.0.1.5"));
 
@@ -729,17 +517,18 @@ test_admin_down(void **state UNUSED)
     router.admin_up = false;
     apply_ok(&router);
     netns_port_ifname("qr-", ports[0].id, ifn);
-    runf(out, sizeof out, "ip -n %s link show %s", qrouter, ifn);
+    e2e_run(out, sizeof out, "ip -n %s link show %s", qrouter, ifn);
     assert_null(strstr(out, ",UP"));
-    assert_true(ping_fails(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_fails(ns_vm1, "10.0.2.5"));
     assert_int_equal(netns_router_read(router.id, &got, err, sizeof err), 0);
     check_readback(&got, &router);
     netns_router_clear(&got);
 
     router.admin_up = true;
     apply_ok(&router);
-    assert_true(ping_ok(ns_vm1, "10.0.2.5"));
-    assert_true(ping_ok(ns_vm2, "203.0.113.1"));    /* default route back */
+    assert_true(e2e_ping_ok(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_ok(ns_vm2,
+                            "203.0.113.1"));    /* default route back */
 }
 
 static void
@@ -753,43 +542,44 @@ test_repair(void **state UNUSED)
     netns_port_ifname("tap", ports[1].id, tap2);
 
     /* Missing pieces come back. */
-    RUN("ip -n %s link del %s", qrouter, qr2);
-    RUN("ip netns exec %s nft delete table ip hadron", qrouter);
-    RUN("ip -n %s addr del 10.0.1.1/24 dev %s", qrouter, qr1);
-    assert_true(ping_fails(ns_vm1, "10.0.2.5"));
+    E2E_RUN("ip -n %s link del %s", qrouter, qr2);
+    E2E_RUN("ip netns exec %s nft delete table ip hadron", qrouter);
+    E2E_RUN("ip -n %s addr del 10.0.1.1/24 dev %s", qrouter, qr1);
+    assert_true(e2e_ping_fails(ns_vm1, "10.0.2.5"));
     apply_ok(&router);
-    assert_true(ping_ok(ns_vm1, "10.0.2.5"));
-    assert_true(ping_ok(ns_out, "203.0.113.10"));
+    assert_true(e2e_ping_ok(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_ok(ns_out, "203.0.113.10"));
 
     /* Extra pieces go. */
-    RUN("ip -n %s addr add 10.0.1.99/24 dev %s", qrouter, qr1);
-    RUN("ip -n %s route add 10.77.0.0/16 via 10.0.2.5 proto static",
-        qrouter);
-    RUN("ip -n %s link add qr-bogus%u type veth peer name bogus%u", qrouter,
-        pid % 1000, pid % 1000);
-    RUN("ip netns exec %s nft add rule ip hadron prerouting "
-        "ip daddr 203.0.113.99 dnat to 10.0.1.99", qrouter);
+    E2E_RUN("ip -n %s addr add 10.0.1.99/24 dev %s", qrouter, qr1);
+    E2E_RUN("ip -n %s route add 10.77.0.0/16 via 10.0.2.5 proto static",
+            qrouter);
+    E2E_RUN("ip -n %s link add qr-bogus%u type veth peer name bogus%u",
+            qrouter,
+            pid % 1000, pid % 1000);
+    E2E_RUN("ip netns exec %s nft add rule ip hadron prerouting "
+            "ip daddr 203.0.113.99 dnat to 10.0.1.99", qrouter);
     apply_ok(&router);
-    runf(out, sizeof out, "ip -n %s -4 addr show", qrouter);
+    e2e_run(out, sizeof out, "ip -n %s -4 addr show", qrouter);
     assert_null(strstr(out, "10.0.1.99"));
     assert_non_null(strstr(out, "10.0.1.1/24"));
-    runf(out, sizeof out, "ip -n %s route show", qrouter);
+    e2e_run(out, sizeof out, "ip -n %s route show", qrouter);
     assert_null(strstr(out, "10.77.0.0"));
-    runf(out, sizeof out, "ip -n %s link show", qrouter);
+    e2e_run(out, sizeof out, "ip -n %s link show", qrouter);
     assert_null(strstr(out, "bogus"));
-    runf(out, sizeof out, "ip netns exec %s nft list ruleset", qrouter);
+    e2e_run(out, sizeof out, "ip netns exec %s nft list ruleset", qrouter);
     assert_null(strstr(out, "203.0.113.99"));
 
     /* A port taken away is removed with its tap; it comes back. */
     router.n_ports = 1;
     apply_ok(&router);
-    runf(out, sizeof out, "ip -n %s link show", qrouter);
+    e2e_run(out, sizeof out, "ip -n %s link show", qrouter);
     assert_null(strstr(out, qr2));
     assert_int_equal(if_nametoindex(tap2), 0);
-    assert_true(ping_fails(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_fails(ns_vm1, "10.0.2.5"));
     router.n_ports = 2;
     apply_ok(&router);
-    assert_true(ping_ok(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_ok(ns_vm1, "10.0.2.5"));
 }
 
 static void
@@ -801,7 +591,7 @@ test_extra_routes(void **state UNUSED)
     router.routes = &extra_route;
     router.n_routes = 1;
     apply_ok(&router);
-    runf(out, sizeof out, "ip -n %s route show 10.99.0.0/16", qrouter);
+    e2e_run(out, sizeof out, "ip -n %s route show 10.99.0.0/16", qrouter);
     assert_non_null(strstr(out, "via 10.0.2.5"));
     assert_non_null(strstr(out, "proto static"));
     assert_int_equal(netns_router_read(router.id, &got, err, sizeof err), 0);
@@ -815,12 +605,12 @@ test_extra_routes(void **state UNUSED)
     router.routes = &bad;
     assert_int_not_equal(netns_router_apply(&router, err, sizeof err), 0);
     assert_non_null(strstr(err, "route 10.98.0.0/16 via 192.0.2.77"));
-    assert_true(ping_ok(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_ok(ns_vm1, "10.0.2.5"));
 
     router.routes = NULL;
     router.n_routes = 0;
     apply_ok(&router);
-    runf(out, sizeof out, "ip -n %s route show", qrouter);
+    e2e_run(out, sizeof out, "ip -n %s route show", qrouter);
     assert_null(strstr(out, "10.99.0.0"));
     assert_non_null(strstr(out, "default via 203.0.113.1"));
 }
@@ -835,19 +625,19 @@ test_gateway_removed(void **state UNUSED)
     router.gw = NULL;
     router.n_fips = 0;
     apply_ok(&router);
-    runf(out, sizeof out, "ip -n %s link show", qrouter);
+    e2e_run(out, sizeof out, "ip -n %s link show", qrouter);
     assert_null(strstr(out, qg));
     assert_int_equal(if_nametoindex(tap), 0);
-    runf(out, sizeof out, "ip netns exec %s nft list ruleset", qrouter);
+    e2e_run(out, sizeof out, "ip netns exec %s nft list ruleset", qrouter);
     assert_null(strstr(out, "hadron"));
-    assert_true(ping_fails(ns_vm2, "203.0.113.1"));
-    assert_true(ping_ok(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_fails(ns_vm2, "203.0.113.1"));
+    assert_true(e2e_ping_ok(ns_vm1, "10.0.2.5"));
 
     router.gw = &gw;
     router.n_fips = 1;
     apply_ok(&router);
-    assert_true(ping_ok(ns_vm2, "203.0.113.1"));
-    assert_true(ping_ok(ns_out, "203.0.113.10"));
+    assert_true(e2e_ping_ok(ns_vm2, "203.0.113.1"));
+    assert_true(e2e_ping_ok(ns_out, "203.0.113.10"));
 }
 
 static void
@@ -857,23 +647,25 @@ test_fip_removed(void **state UNUSED)
 
     /* Make the flow that conntrack would keep alive, with the same source
      * port as before. */
-    assert_true(udp_probe(ns_out, ns_vm1, "203.0.113.10", FIXED_SPORT, src));
+    assert_true(e2e_udp_probe_sport(ns_out, ns_vm1, "203.0.113.10", udp_port,
+                                    FIXED_SPORT, src));
     router.n_fips = 0;
     apply_ok(&router);
-    runf(out, sizeof out, "ip -n %s addr show", qrouter);
+    e2e_run(out, sizeof out, "ip -n %s addr show", qrouter);
     assert_null(strstr(out, "203.0.113.10"));
     /* Neither the old flow nor a new one gets through. */
-    assert_false(udp_probe(ns_out, ns_vm1, "203.0.113.10", FIXED_SPORT,
-                           src));
-    assert_true(ping_fails(ns_out, "203.0.113.10"));
+    assert_false(e2e_udp_probe_sport(ns_out, ns_vm1, "203.0.113.10",
+                                     udp_port, FIXED_SPORT, src));
+    assert_true(e2e_ping_fails(ns_out, "203.0.113.10"));
     /* VM1 now leaves through the gateway IP. */
-    assert_true(udp_probe(ns_vm1, ns_out, "203.0.113.1", 0, src));
+    assert_true(e2e_udp_probe(ns_vm1, ns_out, "203.0.113.1", udp_port,
+                              src));
     assert_string_equal(src, "203.0.113.5");
 
     /* And it comes back. */
     router.n_fips = 1;
     apply_ok(&router);
-    assert_true(ping_ok(ns_out, "203.0.113.10"));
+    assert_true(e2e_ping_ok(ns_out, "203.0.113.10"));
 }
 
 static void
@@ -899,7 +691,7 @@ test_destroy(void **state UNUSED)
         assert_string_not_equal(all[i].id, router.id);
     }
     netns_routers_free(all, n);
-    assert_true(ping_fails(ns_vm1, "10.0.2.5"));
+    assert_true(e2e_ping_fails(ns_vm1, "10.0.2.5"));
     /* Again: nothing to do. */
     assert_int_equal(netns_router_destroy(router.id, err, sizeof err), 0);
 }
@@ -940,24 +732,26 @@ test_vxlan(void **state UNUSED)
     netns_vxlan_ifname(vni, vx);
 
     /* Underlay: ha 192.0.2.1 <-> hb 192.0.2.2. */
-    RUN("ip netns add %s", ha);
-    RUN("ip netns add %s", hb);
-    RUN("ip -n %s link add u0 type veth peer name u0 netns %s", ha, hb);
-    RUN("ip -n %s addr add 192.0.2.1/24 dev u0", ha);
-    RUN("ip -n %s addr add 192.0.2.2/24 dev u0", hb);
-    RUN("ip -n %s link set u0 up", ha);
-    RUN("ip -n %s link set u0 up", hb);
-    RUN("ip -n %s link set lo up", ha);
-    RUN("ip -n %s link set lo up", hb);
+    E2E_RUN("ip netns add %s", ha);
+    E2E_RUN("ip netns add %s", hb);
+    E2E_RUN("ip -n %s link add u0 type veth peer name u0 netns %s", ha, hb);
+    E2E_RUN("ip -n %s addr add 192.0.2.1/24 dev u0", ha);
+    E2E_RUN("ip -n %s addr add 192.0.2.2/24 dev u0", hb);
+    E2E_RUN("ip -n %s link set u0 up", ha);
+    E2E_RUN("ip -n %s link set u0 up", hb);
+    E2E_RUN("ip -n %s link set lo up", ha);
+    E2E_RUN("ip -n %s link set lo up", hb);
     /* VMs, plugged into the hosts. */
-    RUN("ip netns add %s", va);
-    RUN("ip netns add %s", vb);
-    RUN("ip -n %s link add tapvm type veth peer name eth0 netns %s", ha, va);
-    RUN("ip -n %s link add tapvm type veth peer name eth0 netns %s", hb, vb);
-    RUN("ip -n %s addr add 10.50.0.1/24 dev eth0", va);
-    RUN("ip -n %s addr add 10.50.0.2/24 dev eth0", vb);
-    RUN("ip -n %s link set eth0 up", va);
-    RUN("ip -n %s link set eth0 up", vb);
+    E2E_RUN("ip netns add %s", va);
+    E2E_RUN("ip netns add %s", vb);
+    E2E_RUN("ip -n %s link add tapvm type veth peer name eth0 netns %s", ha,
+            va);
+    E2E_RUN("ip -n %s link add tapvm type veth peer name eth0 netns %s", hb,
+            vb);
+    E2E_RUN("ip -n %s addr add 10.50.0.1/24 dev eth0", va);
+    E2E_RUN("ip -n %s addr add 10.50.0.2/24 dev eth0", vb);
+    E2E_RUN("ip -n %s link set eth0 up", va);
+    E2E_RUN("ip -n %s link set eth0 up", vb);
 
     /* Host A floods to B by an FDB entry (learning off); host B sends to
      * A as its unicast "group" (learning on). */
@@ -974,32 +768,32 @@ test_vxlan(void **state UNUSED)
     b.net.group = A("192.0.2.1");
     b.net.remotes = NULL;
     b.net.n_remotes = 0;
-    assert_int_equal(in_ns(ha, l2_call_main, &a), 0);
+    assert_int_equal(e2e_in_ns(ha, l2_call_main, &a), 0);
     if (a.error) {
         fail_msg("host A: %s", a.err);
     }
-    assert_int_equal(in_ns(hb, l2_call_main, &b), 0);
+    assert_int_equal(e2e_in_ns(hb, l2_call_main, &b), 0);
     if (b.error) {
         fail_msg("host B: %s", b.err);
     }
-    RUN("ip -n %s link set tapvm master brqvx up", ha);
-    RUN("ip -n %s link set tapvm master brqvx up", hb);
+    E2E_RUN("ip -n %s link set tapvm master brqvx up", ha);
+    E2E_RUN("ip -n %s link set tapvm master brqvx up", hb);
 
-    runf(out, sizeof out, "ip -n %s -d link show %s", ha, vx);
+    e2e_run(out, sizeof out, "ip -n %s -d link show %s", ha, vx);
     assert_non_null(strstr(out, "master brqvx"));
     assert_non_null(strstr(out, "local 192.0.2.1"));
-    runf(out, sizeof out, "bridge -n %s fdb show dev %s", ha, vx);
+    e2e_run(out, sizeof out, "bridge -n %s fdb show dev %s", ha, vx);
     assert_non_null(strstr(out, "00:00:00:00:00:00 dst 192.0.2.2"));
 
-    assert_true(ping_ok(va, "10.50.0.2"));
-    assert_true(ping_ok(vb, "10.50.0.1"));
+    assert_true(e2e_ping_ok(va, "10.50.0.2"));
+    assert_true(e2e_ping_ok(vb, "10.50.0.1"));
 
     /* Ensuring again changes nothing (same device, same index, same
      * settings; the bridge port timers that follow do tick). */
-    runf(before, sizeof before, "ip -n %s -d link show %s", ha, vx);
-    assert_int_equal(in_ns(ha, l2_call_main, &a), 0);
+    e2e_run(before, sizeof before, "ip -n %s -d link show %s", ha, vx);
+    assert_int_equal(e2e_in_ns(ha, l2_call_main, &a), 0);
     assert_int_equal(a.error, 0);
-    runf(out, sizeof out, "ip -n %s -d link show %s", ha, vx);
+    e2e_run(out, sizeof out, "ip -n %s -d link show %s", ha, vx);
     assert_non_null(strstr(before, "bridge_slave"));
     *strstr(before, "bridge_slave") = '\0';
     assert_non_null(strstr(out, "bridge_slave"));
@@ -1008,16 +802,16 @@ test_vxlan(void **state UNUSED)
 
     /* Removal takes the VXLAN device with the bridge. */
     a.remove = true;
-    assert_int_equal(in_ns(ha, l2_call_main, &a), 0);
+    assert_int_equal(e2e_in_ns(ha, l2_call_main, &a), 0);
     assert_int_equal(a.error, 0);
-    assert_int_not_equal(runf(NULL, 0, "ip -n %s link show %s", ha, vx), 0);
-    assert_int_not_equal(runf(NULL, 0, "ip -n %s link show brqvx", ha), 0);
-    assert_true(ping_fails(va, "10.50.0.2"));
+    assert_int_not_equal(e2e_run(NULL, 0, "ip -n %s link show %s", ha, vx), 0);
+    assert_int_not_equal(e2e_run(NULL, 0, "ip -n %s link show brqvx", ha), 0);
+    assert_true(e2e_ping_fails(va, "10.50.0.2"));
 
-    runf(NULL, 0, "ip netns del %s", va);
-    runf(NULL, 0, "ip netns del %s", vb);
-    runf(NULL, 0, "ip netns del %s", ha);
-    runf(NULL, 0, "ip netns del %s", hb);
+    e2e_run(NULL, 0, "ip netns del %s", va);
+    e2e_run(NULL, 0, "ip netns del %s", vb);
+    e2e_run(NULL, 0, "ip netns del %s", ha);
+    e2e_run(NULL, 0, "ip netns del %s", hb);
 }
 
 static int
@@ -1026,7 +820,7 @@ vxlan_teardown(void **state UNUSED)
     const char *sfx[] = { "ha", "hb", "va", "vb" };
 
     for (size_t i = 0; i < 4; i++) {
-        runf(NULL, 0, "ip netns del hx%u%s", pid, sfx[i]);
+        e2e_run(NULL, 0, "ip netns del hx%u%s", pid, sfx[i]);
     }
     return 0;
 }
@@ -1043,7 +837,7 @@ test_vlan(void **state UNUSED)
 
     snprintf(phys, sizeof phys, "hxv%ua", pid);
     snprintf(peer, sizeof peer, "hxv%ub", pid);
-    RUN("ip link add %s type veth peer name %s", phys, peer);
+    E2E_RUN("ip link add %s type veth peer name %s", phys, peer);
 
     memset(&net, 0, sizeof net);
     net.type = NETNS_NET_VLAN;
@@ -1057,7 +851,7 @@ test_vlan(void **state UNUSED)
         assert_non_null(strstr(err, "8021q"));
         /* The bridge made for it is not left behind. */
         assert_int_equal(if_nametoindex(net.bridge), 0);
-        runf(NULL, 0, "ip link del %s", phys);
+        e2e_run(NULL, 0, "ip link del %s", phys);
         printf("[  SKIP    ] test_vlan: this kernel cannot create VLAN "
                "devices: %s\n", err);
         fflush(stdout);
@@ -1066,20 +860,20 @@ test_vlan(void **state UNUSED)
     if (error) {
         fail_msg("VLAN bridge: %s", err);
     }
-    runf(out, sizeof out, "ip -d link show %s", vl);
+    e2e_run(out, sizeof out, "ip -d link show %s", vl);
     assert_non_null(strstr(out, "vlan protocol 802.1Q id 100"));
     assert_non_null(strstr(out, net.bridge));
     assert_int_equal(netns_bridge_remove(net.bridge, false, err, sizeof err),
                      0);
     assert_int_equal(if_nametoindex(vl), 0);
-    runf(NULL, 0, "ip link del %s", phys);
+    e2e_run(NULL, 0, "ip link del %s", phys);
 }
 
 static int
 vlan_teardown(void **state UNUSED)
 {
-    runf(NULL, 0, "ip link del hxv%ua", pid);
-    runf(NULL, 0, "ip link del hxb%uv", pid);
+    e2e_run(NULL, 0, "ip link del hxv%ua", pid);
+    e2e_run(NULL, 0, "ip link del hxb%uv", pid);
     return 0;
 }
 
