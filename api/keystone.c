@@ -432,6 +432,22 @@ tree_str(yajl_val root, const char **path)
     return v ? YAJL_GET_STRING(v) : NULL;
 }
 
+static struct neutron_error *
+unauthorized(void)
+{
+    return neutron_error_create(NE_UNAUTHORIZED, "HTTPUnauthorized",
+                                "The request you have made requires "
+                                "authentication.");
+}
+
+static struct neutron_error *
+unavailable(void)
+{
+    return neutron_error_create(NE_UNAVAILABLE, "HTTPServiceUnavailable",
+                                "The Keystone service is temporarily "
+                                "unavailable.");
+}
+
 /* Logs in as Hadron's service user.  Called with service_mutex held. */
 static struct neutron_error *
 service_login(struct keystone *ks, uint64_t deadline)
@@ -496,18 +512,14 @@ service_login(struct keystone *ks, uint64_t deadline)
     if (!answered) {
         LOG_RL(LOG_LEVEL_WARN, "keystone", "cannot log in to %s: %s",
                ks->base, resp.error);
-        error = neutron_error_create(NE_UNAVAILABLE, "HTTPServiceUnavailable",
-                                     "The Keystone service is temporarily "
-                                     "unavailable.");
+        error = unavailable();
     } else if (resp.status != 201 || !resp.subject_token
                || !*resp.subject_token) {
         LOG_RL(LOG_LEVEL_WARN, "keystone", "%s refused Hadron's credentials "
                "([keystone_authtoken] username %s, project_name %s): "
                "HTTP %ld", ks->base, cfg->ks_username, cfg->ks_project_name,
                resp.status);
-        error = neutron_error_create(NE_UNAVAILABLE, "HTTPServiceUnavailable",
-                                     "The Keystone service is temporarily "
-                                     "unavailable.");
+        error = unavailable();
     } else {
         yajl_val root = yajl_tree_parse(resp.body ? resp.body : "", NULL, 0);
         static const char *exp_path[] = { "token", "expires_at", NULL };
@@ -553,9 +565,7 @@ service_token(struct keystone *ks, uint64_t deadline, const char *stale,
     }
     *token = NULL;
     if (pthread_mutex_timedlock(&ks->service_mutex, &abs)) {
-        return neutron_error_create(NE_UNAVAILABLE, "HTTPServiceUnavailable",
-                                    "The Keystone service is temporarily "
-                                    "unavailable.");
+        return unavailable();
     }
     if (ks->service_token && stale && !strcmp(ks->service_token, stale)) {
         free(ks->service_token);
@@ -583,22 +593,6 @@ id_ok(const char *s)
         }
     }
     return true;
-}
-
-static struct neutron_error *
-unauthorized(void)
-{
-    return neutron_error_create(NE_UNAUTHORIZED, "HTTPUnauthorized",
-                                "The request you have made requires "
-                                "authentication.");
-}
-
-static struct neutron_error *
-unavailable(void)
-{
-    return neutron_error_create(NE_UNAVAILABLE, "HTTPServiceUnavailable",
-                                "The Keystone service is temporarily "
-                                "unavailable.");
 }
 
 /* Reads a validation answer's token into 'ctx' and '*expires'.  Returns

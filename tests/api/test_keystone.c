@@ -33,6 +33,7 @@
 
 #include "core/util.h"
 #include "tests/lib/apitest.h"
+#include "tests/lib/kstest.h"
 
 extern char **environ;
 
@@ -41,162 +42,13 @@ extern char **environ;
 static char ks_dir[] = "/tmp/hadron-keystone-XXXXXX";
 static int ks_port;
 
-/* A TCP port free right now on 127.0.0.1. */
-static int
-free_port(void)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sin = { .sin_family = AF_INET,
-                               .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-    socklen_t len = sizeof sin;
-
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *) &sin, sizeof sin), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *) &sin, &len), 0);
-    close(fd);
-    return ntohs(sin.sin_port);
-}
-
-/* Runs contrib/keystone.sh with 'args' (NULL-terminated), with
- * KEYSTONE_TOKEN_EXPIRATION=expiration if nonnull; fails the test unless it
- * exits 0. */
-static void
-keystone_sh(const char *expiration, ...)
-{
-    const char *argv[8] = { KEYSTONE_SH };
-    size_t n = 1;
-    va_list ap;
-    pid_t pid;
-    int status;
-
-    va_start(ap, expiration);
-    for (const char *a; n < ARRAY_SIZE(argv) - 1
-                        && (a = va_arg(ap, const char *)); ) {
-        argv[n++] = a;
-    }
-    va_end(ap);
-    argv[n] = NULL;
-    if (expiration) {
-        setenv("KEYSTONE_TOKEN_EXPIRATION", expiration, 1);
-    }
-    assert_int_equal(posix_spawn(&pid, KEYSTONE_SH, NULL, NULL,
-                                 (char **) argv, environ), 0);
-    unsetenv("KEYSTONE_TOKEN_EXPIRATION");
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    if (!WIFEXITED(status) || WEXITSTATUS(status)) {
-        fail_msg("contrib/keystone.sh %s failed", argv[1]);
-    }
-}
-
-struct buf {
-    char *data;
-    size_t len;
-    char *subject;
-};
-
-static size_t
-buf_body(char *p, size_t size, size_t n, void *b_)
-{
-    struct buf *b = b_;
-    b->data = xrealloc(b->data, b->len + size * n + 1);
-    memcpy(b->data + b->len, p, size * n);
-    b->len += size * n;
-    b->data[b->len] = '\0';
-    return size * n;
-}
-
-static size_t
-buf_header(char *p, size_t size, size_t n, void *b_)
-{
-    struct buf *b = b_;
-    size_t len = size * n;
-    if (len > 17 && !strncasecmp(p, "X-Subject-Token: ", 17)) {
-        size_t end = len;
-        while (end > 17 && (p[end - 1] == '\r' || p[end - 1] == '\n')) {
-            end--;
-        }
-        free(b->subject);
-        b->subject = xstrndup(p + 17, end - 17);
-    }
-    return len;
-}
-
-/* One request to the Keystone on 'port'.  Returns the status; the body
- * and X-Subject-Token in '*b' (caller frees). */
-static long
-ks_call(int port, const char *method, const char *path, const char *token,
-        const char *subject, const char *body, struct buf *b)
-{
-    CURL *h = curl_easy_init();
-    struct curl_slist *hdrs = NULL;
-    char *url = xasprintf("http://127.0.0.1:%d/v3%s", port, path);
-    char line[8300];
-    long status = 0;
-
-    memset(b, 0, sizeof *b);
-    hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
-    if (token) {
-        snprintf(line, sizeof line, "X-Auth-Token: %s", token);
-        hdrs = curl_slist_append(hdrs, line);
-    }
-    if (subject) {
-        snprintf(line, sizeof line, "X-Subject-Token: %s", subject);
-        hdrs = curl_slist_append(hdrs, line);
-    }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT, 60L);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, buf_body);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, b);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, buf_header);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, b);
-    if (body) {
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    }
-    if (curl_easy_perform(h) == CURLE_OK) {
-        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    }
-    curl_slist_free_all(hdrs);
-    curl_easy_cleanup(h);
-    free(url);
-    return status;
-}
-
-/* A token of 'user' (password "secret-<user>") scoped to 'project' (NULL:
- * unscoped), from the Keystone on 'port'.  Malloc'd. */
-static char *
-token_of(int port, const char *user, const char *project)
-{
-    char scope[128] = "";
-    struct buf b;
-
-    if (project) {
-        snprintf(scope, sizeof scope, ", \"scope\": {\"project\": {\"name\": "
-                 "\"%s\", \"domain\": {\"id\": \"default\"}}}", project);
-    }
-    char *body = xasprintf(
-        "{\"auth\": {\"identity\": {\"methods\": [\"password\"], "
-        "\"password\": {\"user\": {\"name\": \"%s\", \"domain\": {\"id\": "
-        "\"default\"}, \"password\": \"secret-%s\"}}}%s}}",
-        user, user, scope);
-    long status = ks_call(port, "POST", "/auth/tokens?nocatalog", NULL, NULL,
-                          body, &b);
-    free(body);
-    if (status != 201 || !b.subject) {
-        fail_msg("no token for %s: %ld %s", user, status, b.data);
-    }
-    free(b.data);
-    return b.subject;
-}
-
 /* The id of project or user 'name' ("projects" or "users"), as admin. */
 static char *
 id_of(const char *admin, const char *what, const char *name)
 {
     struct buf b;
     char *path = xasprintf("/%s?name=%s", what, name);
-    assert_int_equal(ks_call(ks_port, "GET", path, admin, NULL, NULL, &b),
+    assert_int_equal(kstest_call(ks_port, "GET", path, admin, NULL, NULL, &b),
                      200);
     free(path);
     yajl_val root = yajl_tree_parse(b.data, NULL, 0);
@@ -215,7 +67,7 @@ static void
 ks_revoke(const char *admin, const char *token)
 {
     struct buf b;
-    assert_int_equal(ks_call(ks_port, "DELETE", "/auth/tokens", admin, token,
+    assert_int_equal(kstest_call(ks_port, "DELETE", "/auth/tokens", admin, token,
                              NULL, &b), 204);
     free(b.data);
     free(b.subject);
@@ -284,8 +136,9 @@ static void
 test_keystone_story(void **state)
 {
     (void) state;
+    kstest_script = KEYSTONE_SH;
     assert_non_null(mkdtemp(ks_dir));
-    ks_port = free_port();
+    ks_port = kstest_free_port();
 
     char *conf = config_text(300);
     struct apitest_server *srv = apitest_server_start(conf);
@@ -299,14 +152,14 @@ test_keystone_story(void **state)
     snprintf(port_s, sizeof port_s, "%d", ks_port);
 
     double t0 = now_s();
-    keystone_sh(NULL, "start", ks_dir, port_s, hadron_url, NULL);
+    kstest_keystone_sh(NULL, "start", ks_dir, port_s, hadron_url, NULL);
     print_message("Keystone set up and started in %.1f s\n", now_s() - t0);
 
-    char *admin = token_of(ks_port, "admin", "admin");
-    char *mem_a = token_of(ks_port, "member-of-A", "A");
-    char *mem_b = token_of(ks_port, "member-of-B", "B");
-    char *read_a = token_of(ks_port, "reader-of-A", "A");
-    char *unscoped = token_of(ks_port, "member-of-A", NULL);
+    char *admin = kstest_token(ks_port, "admin", "admin");
+    char *mem_a = kstest_token(ks_port, "member-of-A", "A");
+    char *mem_b = kstest_token(ks_port, "member-of-B", "B");
+    char *read_a = kstest_token(ks_port, "reader-of-A", "A");
+    char *unscoped = kstest_token(ks_port, "member-of-A", NULL);
     char *proj_a = id_of(admin, "projects", "A");
     char *proj_b = id_of(admin, "projects", "B");
     struct apitest_resp *r;
@@ -396,7 +249,7 @@ test_keystone_story(void **state)
     apitest_resp_free(r);
 
     /* Revoked before Hadron saw it: refused. */
-    char *rev1 = token_of(ks_port, "member-of-A", "A");
+    char *rev1 = kstest_token(ks_port, "member-of-A", "A");
     ks_revoke(admin, rev1);
     r = call(srv, "GET", path_a, rev1, NULL);
     assert_401(r);
@@ -404,7 +257,7 @@ test_keystone_story(void **state)
     /* Revoked after: still accepted while cached (token_cache_time = 300
      * here), as keystonemiddleware's cache does; on the server with
      * token_cache_time = 2, refused once its entry has ended. */
-    char *rev2 = token_of(ks_port, "member-of-A", "A");
+    char *rev2 = kstest_token(ks_port, "member-of-A", "A");
     expect(srv, "GET", path_a, rev2, NULL, 200);
     expect(short_cache, "GET", "/v2.0/networks", rev2, NULL, 200);
     ks_revoke(admin, rev2);
@@ -418,14 +271,14 @@ test_keystone_story(void **state)
     /* Expired tokens, from a second instance (same database and keys)
      * whose tokens live 6 s: accepted while valid (one cached, one not),
      * refused once expired, also from the cache. */
-    int short_port = free_port();
+    int short_port = kstest_free_port();
     char short_s[16];
     snprintf(short_s, sizeof short_s, "%d", short_port);
-    keystone_sh("6", "start", ks_dir, short_s, NULL);
-    char *exp1 = token_of(short_port, "member-of-A", "A");
-    char *exp2 = token_of(short_port, "member-of-A", "A");
+    kstest_keystone_sh("6", "start", ks_dir, short_s, NULL);
+    char *exp1 = kstest_token(short_port, "member-of-A", "A");
+    char *exp2 = kstest_token(short_port, "member-of-A", "A");
     double issued = now_s();
-    keystone_sh(NULL, "stop", ks_dir, short_s, NULL);
+    kstest_keystone_sh(NULL, "stop", ks_dir, short_s, NULL);
     expect(srv, "GET", path_a, exp1, NULL, 200);
     if (now_s() - issued > 5) {
         fail_msg("too slow to test expiry: %.1f s", now_s() - issued);
@@ -445,12 +298,12 @@ test_keystone_story(void **state)
     char *hadron_user = id_of(admin, "users", "hadron");
     char *user_path = xasprintf("/users/%s", hadron_user);
     struct buf b;
-    assert_int_equal(ks_call(ks_port, "PATCH", user_path, admin, NULL,
+    assert_int_equal(kstest_call(ks_port, "PATCH", user_path, admin, NULL,
                              "{\"user\": {\"password\": \"secret-hadron\"}}",
                              &b), 200);
     free(b.data);
     free(b.subject);
-    char *fresh = token_of(ks_port, "member-of-B", "B");
+    char *fresh = kstest_token(ks_port, "member-of-B", "B");
     expect(srv, "GET", "/v2.0/networks", fresh, NULL, 200);
     char *log = apitest_read_log(srv);
     assert_non_null(strstr(log, "Keystone refused Hadron's token"));
@@ -459,9 +312,9 @@ test_keystone_story(void **state)
     /* Keystone gone: tokens Hadron has not seen get a 503 at once (the
      * connection is refused), cached ones are still served, no token is
      * still a 401. */
-    char *unseen = token_of(ks_port, "member-of-A", "A");
-    char *unseen2 = token_of(ks_port, "member-of-A", "A");
-    keystone_sh(NULL, "stop", ks_dir, NULL);
+    char *unseen = kstest_token(ks_port, "member-of-A", "A");
+    char *unseen2 = kstest_token(ks_port, "member-of-A", "A");
+    kstest_keystone_sh(NULL, "stop", ks_dir, NULL);
     t0 = now_s();
     r = call(srv, "GET", path_a, unseen, NULL);
     assert_neutron_error(r, 503, "HTTPServiceUnavailable");
@@ -474,7 +327,7 @@ test_keystone_story(void **state)
 
     /* Keystone back, then frozen (SIGSTOP: connections open, no answer):
      * 503 within http_connect_timeout; thawed: served again. */
-    keystone_sh(NULL, "start", ks_dir, port_s, NULL);
+    kstest_keystone_sh(NULL, "start", ks_dir, port_s, NULL);
     char *pid_path = xasprintf("%s/keystone-%d.pid", ks_dir, ks_port);
     FILE *f = fopen(pid_path, "r");
     int ks_pid = 0;
@@ -498,7 +351,7 @@ test_keystone_story(void **state)
     apitest_resp_free(r);
     expect(srv, "DELETE", path_a, mem_a, NULL, 204);
 
-    keystone_sh(NULL, "stop", ks_dir, NULL);
+    kstest_keystone_sh(NULL, "stop", ks_dir, NULL);
     apitest_server_stop(short_cache);
     apitest_server_stop(srv);
 
