@@ -21,6 +21,7 @@
 
 #include "api/auth.h"
 #include "api/json.h"
+#include "api/keystone.h"
 #include "api/metrics.h"
 #include "api/request.h"
 #include "core/config.h"
@@ -31,6 +32,7 @@
 
 struct api_server {
     const struct config *cfg;
+    struct keystone *keystone;      /* auth_strategy = keystone, or NULL */
     evhtp_t *htp;
     int port;
     bool listening;
@@ -82,6 +84,7 @@ worker_exit(evhtp_t *htp, evthr_t *thr, void *arg)
         db_close(w->db);
         free(w);
     }
+    keystone_thread_exit();
     this_worker = NULL;
 }
 
@@ -299,6 +302,22 @@ prepare_request(struct api_server *srv, evhtp_request_t *r,
     if (str_ends_with(req->path, ".json")) {
         req->path[plen - 5] = '\0';
     }
+    /* Health checks and scrapes carry no credentials; their handlers
+     * cope without a database.  Under Keystone the versions document
+     * ("/") is public too, as in Neutron's paste pipeline, and the token
+     * is checked before anything else is looked at, as keystonemiddleware
+     * sits in front of Neutron. */
+    bool public = metrics_path_is_public(req->path)
+                  || (srv->keystone && !strcmp(req->path, "/"));
+    if (!public && srv->keystone) {
+        error = keystone_authenticate(srv->keystone,
+                                      find_header(r->headers_in,
+                                                  "X-Auth-Token"),
+                                      &req->auth);
+        if (error) {
+            return error;
+        }
+    }
     if (r->uri && r->uri->query_raw) {
         error = api_parse_query(req, (const char *) r->uri->query_raw);
         if (error) {
@@ -335,16 +354,13 @@ prepare_request(struct api_server *srv, evhtp_request_t *r,
         }
     }
 
-    /* Health checks and scrapes carry no credentials; their handlers
-     * cope without a database. */
-    if (metrics_path_is_public(req->path)) {
-        return NULL;
+    if (!public && !srv->keystone) {
+        error = auth_noauth(auth_header, req, &req->auth);
+        if (error) {
+            return error;
+        }
     }
-    error = auth_noauth(auth_header, req, &req->auth);
-    if (error) {
-        return error;
-    }
-    if (!req->db) {
+    if (!public && !req->db) {
         return neutron_error_create(NE_UNAVAILABLE, NULL,
                                     "The database is not available.");
     }
@@ -435,8 +451,17 @@ handle_request(evhtp_request_t *r, void *arg)
 
     evhtp_headers_t *out = r->headers_out;
     if (error) {
-        char *body = json_error_body(error);
+        bool unauthenticated = srv->keystone
+                               && error->kind == NE_UNAUTHORIZED;
+        char *body = unauthenticated ? keystone_unauthorized_body()
+                                     : json_error_body(error);
         req.status = neutron_error_http_status(error);
+        if (unauthenticated) {
+            /* As keystonemiddleware: where to get a token. */
+            evhtp_headers_add_header(out, evhtp_header_new(
+                "WWW-Authenticate", keystone_www_authenticate(srv->keystone),
+                0, 1));
+        }
         /* An internal error is the operator's business; a 503 (no free
          * segment, database busy) is the service working as designed. */
         if (req.status >= 500) {
@@ -771,6 +796,9 @@ api_server_create(const struct config *cfg, struct event_base *base,
         return NULL;
     }
     srv->cfg = cfg;
+    if (!strcmp(cfg->auth_strategy, "keystone")) {
+        srv->keystone = keystone_create(cfg);
+    }
     pthread_mutex_init(&srv->conns_mutex, NULL);
     srv->htp = evhtp_new(base, NULL);
     evhtp_set_gencb(srv->htp, handle_request, srv);
@@ -798,6 +826,7 @@ api_server_create(const struct config *cfg, struct event_base *base,
         free(addr);
         evhtp_free(srv->htp);
         pthread_mutex_destroy(&srv->conns_mutex);
+        keystone_destroy(srv->keystone);
         free(srv);
         return NULL;
     }
@@ -844,6 +873,7 @@ api_server_destroy(struct api_server *srv)
         evhtp_free(srv->htp);
         free(srv->conns);
         pthread_mutex_destroy(&srv->conns_mutex);
+        keystone_destroy(srv->keystone);
         free(srv);
     }
 }

@@ -24,6 +24,9 @@ HADRON_DEPS=(
     libdpdk-dev dpdk dpdk-doc
     # real clients: the `openstack` command and openstacksdk (tests/clients)
     python3-openstackclient python3-openstacksdk
+    # auth_strategy = keystone: SHA-256 of the token cache (libcrypto), and
+    # a real Keystone for the tests (contrib/keystone.sh)
+    libssl-dev keystone python3-keystone
 )
 
 # One dpkg-query for all: "ii " = wanted install, installed, no error.

@@ -115,6 +115,34 @@ static const struct opt opts[] = {
       1000000),
     O("DEFAULT", "client_header_timeout", OPT_INT, client_header_timeout,
       "60", 0, 86400),
+    O("keystone_authtoken", "auth_type", OPT_STR, ks_auth_type, "password",
+      0, 0),
+    O("keystone_authtoken", "auth_url", OPT_STR, ks_auth_url, "", 0, 0),
+    O("keystone_authtoken", "www_authenticate_uri", OPT_STR,
+      ks_www_authenticate_uri, "", 0, 0),
+    O("keystone_authtoken", "username", OPT_STR, ks_username, "", 0, 0),
+    O("keystone_authtoken", "password", OPT_STR, ks_password, "", 0, 0),
+    O("keystone_authtoken", "project_name", OPT_STR, ks_project_name, "",
+      0, 0),
+    O("keystone_authtoken", "user_domain_name", OPT_STR,
+      ks_user_domain_name, "Default", 0, 0),
+    O("keystone_authtoken", "project_domain_name", OPT_STR,
+      ks_project_domain_name, "Default", 0, 0),
+    O("keystone_authtoken", "user_domain_id", OPT_STR, ks_user_domain_id,
+      "", 0, 0),
+    O("keystone_authtoken", "project_domain_id", OPT_STR,
+      ks_project_domain_id, "", 0, 0),
+    O("keystone_authtoken", "cafile", OPT_STR, ks_cafile, "", 0, 0),
+    O("keystone_authtoken", "insecure", OPT_BOOL, ks_insecure, "false", 0, 0),
+    O("keystone_authtoken", "http_connect_timeout", OPT_INT,
+      ks_http_connect_timeout, "10", 1, 600),
+    O("keystone_authtoken", "http_request_max_retries", OPT_INT,
+      ks_http_request_max_retries, "3", 0, 100),
+    O("keystone_authtoken", "token_cache_time", OPT_INT, ks_token_cache_time,
+      "300", -1, 86400),
+    O("keystone_authtoken", "token_cache_size", OPT_INT, ks_token_cache_size,
+      "10000", 1, 10000000),
+    O("keystone_authtoken", "region_name", OPT_STR, ks_region_name, "", 0, 0),
 };
 
 static void
@@ -404,12 +432,51 @@ config_load_file(struct config *cfg, const char *path)
     return NULL;
 }
 
+/* With auth_strategy = keystone: the [keystone_authtoken] options Hadron
+ * needs to log in to Keystone.  Returns NULL or a malloc'd message. */
+static char *
+keystone_options_check(const struct config *cfg)
+{
+    static const struct { size_t offset; const char *name; } needed[] = {
+        { offsetof(struct config, ks_auth_url), "auth_url" },
+        { offsetof(struct config, ks_username), "username" },
+        { offsetof(struct config, ks_password), "password" },
+        { offsetof(struct config, ks_project_name), "project_name" },
+    };
+
+    if (strcmp(cfg->ks_auth_type, "password")
+        && strcmp(cfg->ks_auth_type, "v3password")) {
+        return xasprintf("[keystone_authtoken] auth_type: '%s' is not "
+                         "supported (supported: password, v3password)",
+                         cfg->ks_auth_type);
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(needed); i++) {
+        const char *v = *(char *const *) ((const char *) cfg
+                                          + needed[i].offset);
+        if (!*v) {
+            return xasprintf("[keystone_authtoken] %s must be set with "
+                             "auth_strategy = keystone", needed[i].name);
+        }
+    }
+    if (!str_starts_with(cfg->ks_auth_url, "http://")
+        && !str_starts_with(cfg->ks_auth_url, "https://")) {
+        return xasprintf("[keystone_authtoken] auth_url: '%s' is not an "
+                         "http:// or https:// URL", cfg->ks_auth_url);
+    }
+    return NULL;
+}
+
 char *
 config_validate(const struct config *cfg)
 {
-    if (strcmp(cfg->auth_strategy, "noauth")) {
+    if (!strcmp(cfg->auth_strategy, "keystone")) {
+        char *why = keystone_options_check(cfg);
+        if (why) {
+            return why;
+        }
+    } else if (strcmp(cfg->auth_strategy, "noauth")) {
         return xasprintf("[DEFAULT] auth_strategy: '%s' is not supported "
-                         "(supported: noauth)", cfg->auth_strategy);
+                         "(supported: noauth, keystone)", cfg->auth_strategy);
     }
     if (!*cfg->bind_host) {
         return xstrdup("[DEFAULT] bind_host must not be empty");

@@ -31,7 +31,7 @@ struct config {
     char *bind_host;
     int bind_port;
     int api_workers;
-    char *auth_strategy;            /* "noauth" (or "keystone" later) */
+    char *auth_strategy;            /* "noauth" or "keystone" */
     char *log_file;                 /* NULL or "" = stderr */
     bool debug;
     char *host;                     /* this server's host name */
@@ -103,6 +103,26 @@ struct config {
     int max_bulk_items;             /* resources in one bulk create */
     int client_header_timeout;      /* s from a request's first byte to its
                                      * last header; 0 = no deadline */
+
+    /* [keystone_authtoken]: keystonemiddleware's names (api/keystone.h);
+     * read with auth_strategy = keystone. */
+    char *ks_auth_type;                 /* "password" (or "v3password") */
+    char *ks_auth_url;                  /* Keystone, for validation too */
+    char *ks_www_authenticate_uri;      /* sent in 401s; "" = auth_url */
+    char *ks_username;
+    char *ks_password;
+    char *ks_project_name;
+    char *ks_user_domain_name;
+    char *ks_project_domain_name;
+    char *ks_user_domain_id;            /* if set, instead of the name */
+    char *ks_project_domain_id;         /* if set, instead of the name */
+    char *ks_cafile;                    /* CA bundle for https auth_url */
+    bool ks_insecure;                   /* do not verify its certificate */
+    int ks_http_connect_timeout;        /* s, bound of one validation */
+    int ks_http_request_max_retries;    /* on connection failures */
+    int ks_token_cache_time;            /* s; -1 = no cache */
+    int ks_token_cache_size;            /* tokens cached at most */
+    char *ks_region_name;
 
     /* [service_providers] service_provider lines, in order (parsed by
      * flavors/registry.c; none = "L3_ROUTER_NAT:noop:noop:default"). */

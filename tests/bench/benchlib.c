@@ -30,7 +30,9 @@ bench_client_init(struct bench_client *c, int port, const char *project)
     c->port = port;
     c->curl = curl_easy_init();
     c->headers = curl_slist_append(NULL, "Content-Type: application/json");
-    if (project) {
+    if (project && strchr(project, ':')) {
+        c->headers = curl_slist_append(c->headers, project);
+    } else if (project) {
         char h[300];
         snprintf(h, sizeof h, "X-Project-Id: %s", project);
         c->headers = curl_slist_append(c->headers, h);

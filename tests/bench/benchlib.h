@@ -21,7 +21,8 @@ struct bench_client {
 };
 
 /* A client of the server on 127.0.0.1:'port', as project 'project' with
- * the member role, or as an admin when 'project' is NULL. */
+ * the member role, or as an admin when 'project' is NULL.  A 'project'
+ * with a ':' is a header line sent instead ("X-Auth-Token: ..."). */
 void bench_client_init(struct bench_client *, int port, const char *project);
 void bench_client_destroy(struct bench_client *);
 
