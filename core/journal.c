@@ -841,8 +841,11 @@ record_results(struct dispatcher *d, struct claimed *c, size_t n)
         }
     }
     if (rc) {
-        LOG_ERR(MOD, "%s: cannot record the results of %zu entries: %s",
-                d->name, n, db_errmsg(d->db));
+        /* The database going away is an outage, not a bug: the entries
+         * are orphans, run again once it is back. */
+        LOG_RL(db_connection_lost(d->db) ? LOG_LEVEL_WARN : LOG_LEVEL_ERR,
+               MOD, "%s: cannot record the results of %zu entries: %s",
+               d->name, n, db_errmsg(d->db));
         d->orphans = true;
         return;
     }
