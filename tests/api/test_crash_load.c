@@ -395,6 +395,27 @@ check_objects(struct shared *sh, struct apitest_server *srv)
     return lost;
 }
 
+/* For the diagnosis: each router that is not ACTIVE, its provider and
+ * its journal entries. */
+static void
+print_not_active(struct db *db)
+{
+    struct db_stmt *st = db_prepare(
+        db, "SELECT r.id, r.status, v.provider, j.seq, j.resource, "
+        "j.operation, j.state, j.attempts, j.last_error FROM routers r "
+        "LEFT JOIN router_provider v ON v.router_id = r.id LEFT JOIN journal "
+        "j ON j.router_id = r.id WHERE r.status <> 'ACTIVE' ORDER BY r.id, "
+        "j.seq");
+    while (st && db_step(st) == DB_ROW) {
+        fprintf(stderr, "  router %s %s (%s): entry %s %s %s %s attempts %s"
+                " %s\n", db_col_text(st, 0), db_col_text(st, 1),
+                db_col_text(st, 2), db_col_text(st, 3), db_col_text(st, 4),
+                db_col_text(st, 5), db_col_text(st, 6), db_col_text(st, 7),
+                db_col_text(st, 8));
+    }
+    db_reset(st);
+}
+
 static void
 wait_journal(struct apitest_server *srv)
 {
@@ -487,6 +508,7 @@ test_crash_load(void **state)
         if (not_active) {
             fprintf(stderr, "round %d: %lld routers not ACTIVE after the "
                     "journal converged\n", round, not_active);
+            print_not_active(db);
             half += not_active;
         }
         long odl_objects = 0;
