@@ -276,7 +276,7 @@ put_value(FILE *s, yajl_val v)
     if (!v || YAJL_IS_NULL(v)) {
         fputs("null", s);
     } else if (YAJL_IS_STRING(v)) {
-        fputs(YAJL_GET_STRING(v), s);
+        fputs(v->u.string, s);
     } else if (YAJL_IS_NUMBER(v)) {
         fputs(v->u.number.r, s);
     } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
