@@ -13,9 +13,8 @@
  * connection lost (db->lost); outside a transaction the next call
  * reconnects, or returns DB_UNAVAILABLE while the server cannot be reached,
  * and the cached statements are prepared again when they are next
- * executed.  A
- * connection idle for a while is pinged before use, so that one the server
- * dropped (wait_timeout) is replaced without an error. */
+ * executed.  A connection idle for a while is pinged before use, so that
+ * one the server dropped (wait_timeout) is replaced without an error. */
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
