@@ -626,17 +626,22 @@ gives_up(const struct dispatcher *d, const struct claimed *c)
 }
 
 /* Calls the set_status hook; a retry request is returned as DB_RETRY,
- * anything else but a 404 is logged. */
+ * anything else but a 404 is logged.  The removal of an interface is a
+ * change of its router, which must not stay DOWN when it was the router's
+ * last entry (the interface is gone: the router is found by its id). */
 static int
 set_status(struct dispatcher *d, const struct claimed *c, const char *status)
 {
     struct neutron_error *error;
+    bool iface_delete = is_delete(c) && !strcmp(c->resource,
+                                                "router_interface");
 
-    if (!hooks.set_status || is_delete(c)) {
+    if (!hooks.set_status || (is_delete(c) && !iface_delete)) {
         return DB_OK;
     }
-    error = hooks.set_status(d->db, c->resource, c->resource_id, c->revision,
-                             status);
+    error = hooks.set_status(d->db, iface_delete ? "router" : c->resource,
+                             iface_delete ? c->router_id : c->resource_id,
+                             c->revision, status);
     if (!error) {
         return DB_OK;
     }
@@ -856,8 +861,11 @@ record_results(struct dispatcher *d, struct claimed *c, size_t n)
         }
     }
     if (rc) {
-        LOG_ERR(MOD, "%s: cannot record the results of %zu entries: %s",
-                d->name, n, db_errmsg(d->db));
+        /* The database going away is an outage, not a bug: the entries
+         * are orphans, run again once it is back. */
+        LOG_RL(db_connection_lost(d->db) ? LOG_LEVEL_WARN : LOG_LEVEL_ERR,
+               MOD, "%s: cannot record the results of %zu entries: %s",
+               d->name, n, db_errmsg(d->db));
         d->orphans = true;
         return;
     }

@@ -175,10 +175,20 @@ res_list_destroy(struct res_list *l)
 struct neutron_error *
 store_db_error(struct db *db, int rc, const char *what)
 {
-    if (rc == DB_RETRY) {
+    /* A lost connection inside a transaction is worth one more run (it
+     * reconnects at the next BEGIN); outside one, the server is away: 503
+     * until it is back.  Callers that only kept "it failed" pass DB_ERROR,
+     * so the connection tells. */
+    if (rc == DB_RETRY || (db_connection_lost(db) && db_in_transaction(db))) {
         return neutron_error_create(NE_RETRY, NULL,
                                     "Database conflict while %s; retry.",
                                     what);
+    }
+    if (rc == DB_UNAVAILABLE || db_connection_lost(db)) {
+        LOG_RL(LOG_LEVEL_WARN, "store", "%s: %s", what, db_errmsg(db));
+        return neutron_error_create(NE_UNAVAILABLE, NULL,
+                                    "The database is unavailable while %s; "
+                                    "try again later.", what);
     }
     LOG_RL(LOG_LEVEL_ERR, "store", "%s: %s", what, db_errmsg(db));
     return neutron_error_internal("Request Failed: internal server error "

@@ -33,6 +33,7 @@
 struct db {
     const struct db_class *class;
     bool in_txn;                    /* inside db_begin() ... commit/rollback */
+    bool lost;                      /* connection lost, not yet replaced */
     int n_active;                   /* statements with unread rows */
     struct db_stmt *stmts;          /* statement cache, uthash keyed by sql */
     char errmsg[DB_ERRMSG_SIZE];    /* last failure, "" if none yet */

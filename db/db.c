@@ -217,6 +217,12 @@ db_errmsg(const struct db *db)
     return db->errmsg;
 }
 
+bool
+db_connection_lost(const struct db *db)
+{
+    return db->lost;
+}
+
 int
 db_exec(struct db *db, const char *sql)
 {

@@ -24,7 +24,10 @@
  * DB_ERROR); DB_ERROR is anything else, with a message from db_errmsg().
  * On MariaDB a lost connection is DB_RETRY and the next call outside a
  * transaction reconnects (a COMMIT whose connection was lost may have been
- * applied).  db_transact() runs a function in a transaction
+ * applied); while the server cannot be reached that call fails with
+ * DB_UNAVAILABLE (and db_connection_lost() is true) and the one after
+ * tries again, so a connection recovers by itself when the server is
+ * back.  db_transact() runs a function in a transaction
  * and retries it on DB_RETRY. */
 #ifndef HADRON_DB_H
 #define HADRON_DB_H 1
@@ -48,6 +51,7 @@ enum db_rc {
     DB_CONSTRAINT = 3,  /* a UNIQUE/PRIMARY KEY/FOREIGN KEY constraint failed */
     DB_RETRY = 4,       /* deadlock, lock timeout, busy: retry the transaction */
     DB_ERROR = 5,       /* anything else; see db_errmsg() */
+    DB_UNAVAILABLE = 6, /* the database server cannot be reached */
 };
 
 /* Parses a connection URL and opens a connection.
@@ -72,6 +76,11 @@ const char *db_engine_name(enum db_engine);
 
 /* The message of the last failure on 'db' (never NULL). */
 const char *db_errmsg(const struct db *db);
+
+/* True while the connection is lost and not yet replaced (MariaDB; never
+ * for SQLite).  Lets a caller that only kept "it failed" tell an outage
+ * from a bug. */
+bool db_connection_lost(const struct db *db);
 
 /* Runs one or more statements without parameters (DDL, migrations),
  * discarding any rows.  Stops at the first failing statement; those before

@@ -10,10 +10,11 @@
  * that grow when a value does not fit.
  *
  * A lost connection makes the failing call return DB_RETRY and marks the
- * connection broken; outside a transaction the next call reconnects and the
- * cached statements are prepared again when they are next executed.  A
- * connection idle for a while is pinged before use, so that one the server
- * dropped (wait_timeout) is replaced without an error. */
+ * connection lost (db->lost); outside a transaction the next call
+ * reconnects, or returns DB_UNAVAILABLE while the server cannot be reached,
+ * and the cached statements are prepared again when they are next
+ * executed.  A connection idle for a while is pinged before use, so that
+ * one the server dropped (wait_timeout) is replaced without an error. */
 #include <mysql.h>
 #include <mysqld_error.h>
 #include <errmsg.h>
@@ -65,7 +66,6 @@ struct mdb_db {
     struct db up;
     MYSQL *conn;                    /* NULL if reconnecting failed */
     struct mdb_url url;
-    bool broken;                    /* connection lost, not yet replaced */
     uint64_t last_used;             /* time_monotonic_usec() of last use */
 };
 
@@ -351,14 +351,14 @@ map_errno(unsigned int err)
 }
 
 /* Records error 'err' ('msg') of 'what' in db->errmsg, marks the connection
- * broken if it was lost, and returns the error mapped to enum db_rc. */
+ * lost if it was, and returns the error mapped to enum db_rc. */
 static int
 mdb_fail(struct mdb_db *mdb, const char *what, unsigned int err,
          const char *msg)
 {
     db_set_error__(&mdb->up, "mariadb: %s: %s (%u)", what, msg, err);
     if (is_connection_lost(err)) {
-        mdb->broken = true;
+        mdb->up.lost = true;
     }
     return map_errno(err);
 }
@@ -469,13 +469,13 @@ mdb_reconnect(struct mdb_db *mdb)
         mst->has_rows = false;
     }
 
-    /* While 'broken' stays true nothing but mdb_ensure() uses 'conn'. */
+    /* While 'lost' stays true nothing but mdb_ensure() uses 'conn'. */
     mdb->conn = mdb_connect(&mdb->url, errbuf, sizeof errbuf);
     if (!mdb->conn) {
         db_set_error__(&mdb->up, "reconnecting: %s", errbuf);
-        return DB_ERROR;
+        return DB_UNAVAILABLE;
     }
-    mdb->broken = false;
+    mdb->up.lost = false;
     mdb->last_used = time_monotonic_usec();
     return DB_OK;
 }
@@ -483,7 +483,8 @@ mdb_reconnect(struct mdb_db *mdb)
 /* Makes sure the connection can be used for the next command: outside a
  * transaction reconnects a lost connection and pings one that was idle for
  * a while.  Returns DB_OK, DB_RETRY if the connection was lost inside the
- * transaction, or DB_ERROR if reconnecting failed. */
+ * transaction, or DB_UNAVAILABLE if reconnecting failed (the connection
+ * stays lost; the next call tries again). */
 static int
 mdb_ensure(struct mdb_db *mdb)
 {
@@ -491,19 +492,19 @@ mdb_ensure(struct mdb_db *mdb)
     bool idle_loss = false;
 
     if (mdb->up.in_txn) {
-        if (mdb->broken) {
+        if (mdb->up.lost) {
             db_set_error__(&mdb->up, "mariadb: connection lost during "
                            "the transaction");
             return DB_RETRY;
         }
-    } else if (!mdb->broken && now - mdb->last_used > MDB_PING_IDLE_USEC
+    } else if (!mdb->up.lost && now - mdb->last_used > MDB_PING_IDLE_USEC
                && mysql_ping(mdb->conn)) {
         /* Typically the server's wait_timeout: routine. */
         LOG_DBG(MOD, "mariadb: idle connection is gone: %s",
                 mysql_error(mdb->conn));
-        mdb->broken = idle_loss = true;
+        mdb->up.lost = idle_loss = true;
     }
-    if (mdb->broken) {
+    if (mdb->up.lost) {
         int rc = mdb_reconnect(mdb);
         if (rc != DB_OK) {
             return rc;
@@ -598,7 +599,7 @@ mdb_commit(struct db *db)
 {
     struct mdb_db *mdb = mdb_db_cast(db);
 
-    if (mdb->broken) {
+    if (mdb->up.lost) {
         db_set_error__(db, "mariadb: connection lost during the transaction");
         return DB_RETRY;
     }
@@ -611,7 +612,7 @@ mdb_rollback(struct db *db)
     struct mdb_db *mdb = mdb_db_cast(db);
 
     /* The server rolls back a transaction whose connection is gone. */
-    return mdb->broken ? DB_OK : mdb_exec_(mdb, "ROLLBACK");
+    return mdb->up.lost ? DB_OK : mdb_exec_(mdb, "ROLLBACK");
 }
 
 /* Statements. */
@@ -717,10 +718,10 @@ mdb_stmt_create(struct db *db, const char *sql)
         rc = stmt_prepare(mst);
     }
     mst->up.sql = NULL;
-    if (rc == DB_RETRY && mdb->broken) {
+    if ((rc == DB_RETRY || rc == DB_UNAVAILABLE) && mdb->up.lost) {
         /* Connection lost: hand out the statement unprepared, so that the
-         * caller's db_step() reports DB_RETRY and the transaction is run
-         * again. */
+         * caller's db_step() reports DB_RETRY (the transaction is run
+         * again) or DB_UNAVAILABLE (the server is still away). */
         return &mst->up;
     } else if (rc != DB_OK) {
         free(mst);

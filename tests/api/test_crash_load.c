@@ -12,8 +12,14 @@
  *   - no allocation is duplicated or leaked: every ipallocations row
  *     belongs to a port, VLAN allocations match network_segments, MACs are
  *     unique per network;
- *   - the journal converges (no pending or processing rows after a wait).
- * Prints rounds, writes and lost (must be 0). */
+ *   - the journal converges (no pending or processing rows after a wait);
+ *   - each backend's state equals the database: half the clients make
+ *     their routers of flavor odl, against the controller peer
+ *     (tests/odl-peer), which must then hold exactly the routers, ports,
+ *     floating IPs, networks and subnets the database says (none missing,
+ *     none extra, same attributes), and every router the journal finished
+ *     with is ACTIVE.
+ * Prints rounds, writes, lost and mismatches (both must be 0). */
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -32,6 +38,8 @@
 #include "core/util.h"
 #include "db/db.h"
 #include "tests/lib/apitest.h"
+#include "tests/lib/dbcheck.h"
+#include "tests/lib/odlpeer.h"
 #include "tests/lib/testdb.h"
 #include "tests/lib/topo.h"
 
@@ -40,13 +48,11 @@
 #define ADMIN_PROJECT "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0"
 #define PROJECT "c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1c1"
 
-static const char config[] =
+/* Followed by odlpeer_config() (the providers and the journal). */
+static const char base_config[] =
     "[DEFAULT]\ndebug = false\napi_workers = 4\n"
     "[ml2]\ntype_drivers = vlan,flat\ntenant_network_types = vlan\n"
-    "[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:1:4000\n"
-    "[service_providers]\n"
-    "service_provider = L3_ROUTER_NAT:noop:noop:default\n"
-    "[journal]\nretry_backoff_max = 1\n";
+    "[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:1:4000\n";
 
 /* One object a client wrote.  'acked' once its create answered 201;
  * 'deleted' once its delete answered 204 (or 200 for an interface
@@ -69,6 +75,7 @@ struct obj {
 struct shared {
     int port;
     const char *ext_net;
+    const char *odl_flavor;     /* routers of odd clients */
     volatile int stop;
     pthread_mutex_t mutex;
     struct obj *objs;
@@ -281,9 +288,14 @@ client_main(void *arg)
         pthread_mutex_lock(&sh->mutex);
         str_copy(port_id, sh->objs[port].id, sizeof port_id);
         pthread_mutex_unlock(&sh->mutex);
+        char flavor_attr[80] = "";
+        if (cl->index % 2) {
+            snprintf(flavor_attr, sizeof flavor_attr,
+                     ", \"flavor_id\": \"%s\"", sh->odl_flavor);
+        }
         snprintf(body, sizeof body,
                  "{\"router\": {\"name\": \"load\", \"external_gateway_info\":"
-                 " {\"network_id\": \"%s\"}}}", sh->ext_net);
+                 " {\"network_id\": \"%s\"}%s}}", sh->ext_net, flavor_attr);
         router = create(sh, c, K_ROUTER, "/v2.0/routers", body, "router/id");
         if (router < 0) {
             break;
@@ -342,102 +354,6 @@ client_main(void *arg)
 
 /* ---- Checks after a restart ---- */
 
-static long long
-sql_count(struct db *db, const char *sql)
-{
-    struct db_stmt *st = db_prepare(db, sql);
-    if (!st) {
-        fail_msg("prepare %s: %s", sql, db_errmsg(db));
-    }
-    long long n = -1;
-    if (db_step(st) == DB_ROW) {
-        n = db_col_int64(st, 0);
-    }
-    db_reset(st);
-    return n;
-}
-
-static const struct {
-    const char *what;
-    const char *sql;
-} half_there[] = {
-    { "ports without IP allocations on a network with subnets",
-      "SELECT COUNT(*) FROM ports p WHERE NOT EXISTS (SELECT 1 FROM "
-      "ipallocations i WHERE i.port_id = p.id) AND EXISTS (SELECT 1 FROM "
-      "subnets s WHERE s.network_id = p.network_id)" },
-    { "IP allocations without a port",
-      "SELECT COUNT(*) FROM ipallocations i WHERE NOT EXISTS (SELECT 1 FROM "
-      "ports p WHERE p.id = i.port_id)" },
-    { "IP allocations on a subnet that is gone",
-      "SELECT COUNT(*) FROM ipallocations i WHERE NOT EXISTS (SELECT 1 FROM "
-      "subnets s WHERE s.id = i.subnet_id)" },
-    { "IP addresses allocated twice on a network",
-      "SELECT COUNT(*) FROM (SELECT i.ip_address, i.network_id FROM "
-      "ipallocations i GROUP BY i.ip_address, i.network_id "
-      "HAVING COUNT(*) > 1) d" },
-    { "MACs twice on a network",
-      "SELECT COUNT(*) FROM (SELECT network_id, mac_address FROM ports "
-      "GROUP BY network_id, mac_address HAVING COUNT(*) > 1) d" },
-    { "ports on a network that is gone",
-      "SELECT COUNT(*) FROM ports p WHERE NOT EXISTS (SELECT 1 FROM "
-      "networks n WHERE n.id = p.network_id)" },
-    { "subnets on a network that is gone",
-      "SELECT COUNT(*) FROM subnets s WHERE NOT EXISTS (SELECT 1 FROM "
-      "networks n WHERE n.id = s.network_id)" },
-    { "networks without a segment",
-      "SELECT COUNT(*) FROM networks n WHERE NOT EXISTS (SELECT 1 FROM "
-      "network_segments g WHERE g.network_id = n.id)" },
-    { "segments of a network that is gone",
-      "SELECT COUNT(*) FROM network_segments g WHERE NOT EXISTS (SELECT 1 "
-      "FROM networks n WHERE n.id = g.network_id)" },
-    { "VLAN segments whose VLAN is not allocated",
-      "SELECT COUNT(*) FROM network_segments g WHERE g.network_type = 'vlan'"
-      " AND NOT EXISTS (SELECT 1 FROM ml2_vlan_allocations v WHERE "
-      "v.physical_network = g.physical_network AND v.vlan_id = "
-      "g.segmentation_id AND v.allocated = 1)" },
-    { "allocated VLANs without a segment (leaked)",
-      "SELECT COUNT(*) FROM ml2_vlan_allocations v WHERE v.allocated = 1 "
-      "AND NOT EXISTS (SELECT 1 FROM network_segments g WHERE "
-      "g.network_type = 'vlan' AND g.physical_network = v.physical_network"
-      " AND g.segmentation_id = v.vlan_id)" },
-    { "VLANs used by two segments",
-      "SELECT COUNT(*) FROM (SELECT physical_network, segmentation_id FROM "
-      "network_segments WHERE network_type = 'vlan' GROUP BY "
-      "physical_network, segmentation_id HAVING COUNT(*) > 1) d" },
-    { "router interface ports without a routerports row",
-      "SELECT COUNT(*) FROM ports p WHERE p.device_owner = "
-      "'network:router_interface' AND NOT EXISTS (SELECT 1 FROM routerports"
-      " r WHERE r.port_id = p.id AND r.router_id = p.device_id)" },
-    { "router gateway ports without their router",
-      "SELECT COUNT(*) FROM ports p WHERE p.device_owner = "
-      "'network:router_gateway' AND NOT EXISTS (SELECT 1 FROM routers r "
-      "WHERE r.id = p.device_id AND r.gw_port_id = p.id)" },
-    { "routerports rows without a port or router",
-      "SELECT COUNT(*) FROM routerports r WHERE NOT EXISTS (SELECT 1 FROM "
-      "ports p WHERE p.id = r.port_id) OR NOT EXISTS (SELECT 1 FROM routers"
-      " o WHERE o.id = r.router_id)" },
-    { "routers whose gateway port is gone",
-      "SELECT COUNT(*) FROM routers r WHERE r.gw_port_id IS NOT NULL AND "
-      "NOT EXISTS (SELECT 1 FROM ports p WHERE p.id = r.gw_port_id)" },
-    { "routers without a provider",
-      "SELECT COUNT(*) FROM routers r WHERE NOT EXISTS (SELECT 1 FROM "
-      "router_provider v WHERE v.router_id = r.id)" },
-    { "provider rows of routers that are gone",
-      "SELECT COUNT(*) FROM router_provider v WHERE NOT EXISTS (SELECT 1 "
-      "FROM routers r WHERE r.id = v.router_id)" },
-    { "floating IPs without their port",
-      "SELECT COUNT(*) FROM floatingips f WHERE NOT EXISTS (SELECT 1 FROM "
-      "ports p WHERE p.id = f.floating_port_id)" },
-    { "floating IP ports without a floating IP",
-      "SELECT COUNT(*) FROM ports p WHERE p.device_owner = "
-      "'network:floatingip' AND NOT EXISTS (SELECT 1 FROM floatingips f "
-      "WHERE f.floating_port_id = p.id)" },
-    { "floating IPs associated with a port that is gone",
-      "SELECT COUNT(*) FROM floatingips f WHERE f.fixed_port_id IS NOT NULL"
-      " AND NOT EXISTS (SELECT 1 FROM ports p WHERE p.id = f.fixed_port_id)"
-    },
-};
-
 /* The objects' expected presence against the API; returns the number of
  * losses (acknowledged and missing, or deleted and still there). */
 static long
@@ -479,6 +395,27 @@ check_objects(struct shared *sh, struct apitest_server *srv)
     return lost;
 }
 
+/* For the diagnosis: each router that is not ACTIVE, its provider and
+ * its journal entries. */
+static void
+print_not_active(struct db *db)
+{
+    struct db_stmt *st = db_prepare(
+        db, "SELECT r.id, r.status, v.provider, j.seq, j.resource, "
+        "j.operation, j.state, j.attempts, j.last_error FROM routers r "
+        "LEFT JOIN router_provider v ON v.router_id = r.id LEFT JOIN journal "
+        "j ON j.router_id = r.id WHERE r.status <> 'ACTIVE' ORDER BY r.id, "
+        "j.seq");
+    while (st && db_step(st) == DB_ROW) {
+        fprintf(stderr, "  router %s %s (%s): entry %s %s %s %s attempts %s"
+                " %s\n", db_col_text(st, 0), db_col_text(st, 1),
+                db_col_text(st, 2), db_col_text(st, 3), db_col_text(st, 4),
+                db_col_text(st, 5), db_col_text(st, 6), db_col_text(st, 7),
+                db_col_text(st, 8));
+    }
+    db_reset(st);
+}
+
 static void
 wait_journal(struct apitest_server *srv)
 {
@@ -505,13 +442,18 @@ test_crash_load(void **state)
     char *output = NULL;
     int status;
     unsigned int seed = (unsigned int) time(NULL) ^ (unsigned int) getpid();
-    long lost = 0, half = 0;
+    long lost = 0, half = 0, mismatches = 0;
+    struct odlpeer *peer = odlpeer_start();
+    char *peer_config = odlpeer_config(peer);
+    char *config = xasprintf("%s%s", base_config, peer_config);
 
     struct apitest_server *srv = apitest_server_try_start(url, config,
                                                           &status, &output);
     if (!srv) {
         fail_msg("server: %s", output);
     }
+    char *odl_flavor = topo_flavor(srv, "odl");
+    sh.odl_flavor = odl_flavor;
     char *ext = topo_net(srv, ADMIN_PROJECT, "\"router:external\": true");
     free(topo_create_id(srv, "POST", "/v2.0/subnets", NULL, 201, "subnet/id",
                         "{\"subnet\": {\"tenant_id\": \"" ADMIN_PROJECT "\", "
@@ -557,36 +499,42 @@ test_crash_load(void **state)
         }
         wait_journal(srv);
         lost += check_objects(&sh, srv);
-        for (size_t i = 0; i < ARRAY_SIZE(half_there); i++) {
-            long long n = sql_count(db, half_there[i].sql);
-            if (n) {
-                fprintf(stderr, "round %d: %lld %s\n", round, n,
-                        half_there[i].what);
-                half += n;
-            }
-        }
+        char label[32];
+        snprintf(label, sizeof label, "round %d", round);
+        half += dbcheck_consistency(db, label);
         /* The routers the journal finished with are ACTIVE. */
-        long long not_active = sql_count(
+        long long not_active = dbcheck_count(
             db, "SELECT COUNT(*) FROM routers WHERE status <> 'ACTIVE'");
         if (not_active) {
             fprintf(stderr, "round %d: %lld routers not ACTIVE after the "
                     "journal converged\n", round, not_active);
+            print_not_active(db);
             half += not_active;
         }
+        long odl_objects = 0;
+        mismatches += odlpeer_wait_equal(peer, srv, odl_flavor, 30000, stderr,
+                                         &odl_objects);
         printf("crash_load: round %d: %zu objects, %ld acknowledged writes "
-               "so far, lost %ld, half-there %ld\n", round, sh.n_objs,
-               sh.writes, lost, half);
+               "so far, lost %ld, half-there %ld, odl controller %ld "
+               "objects, mismatches %ld\n", round, sh.n_objs, sh.writes, lost,
+               half, odl_objects, mismatches);
         fflush(stdout);
     }
-    printf("crash_load: rounds %d, writes %ld, lost %ld, half-there %ld "
-           "(engine %s)\n", N_ROUNDS, sh.writes, lost, half, testdb_engine());
+    printf("crash_load: rounds %d, writes %ld, lost %ld, half-there %ld, "
+           "mismatches %ld (engine %s)\n", N_ROUNDS, sh.writes, lost, half,
+           mismatches, testdb_engine());
     assert_int_equal(lost, 0);
     assert_int_equal(half, 0);
+    assert_int_equal(mismatches, 0);
 
     db_close(db);
     assert_int_equal(apitest_server_stop(srv), 0);
+    odlpeer_stop(peer);
     free(sh.objs);
     free(ext);
+    free(odl_flavor);
+    free(config);
+    free(peer_config);
     free(url);
     free(output);
 }
