@@ -549,7 +549,7 @@ main(void)
         rte_eth_dev_stop(dev_port[dev]);
         rte_eth_dev_close(dev_port[dev]);
         for (int q = 0; q < NQ; q++) {
-            struct rte_mbuf *m;
+            struct rte_mbuf *m = NULL;
             while (!rte_ring_dequeue(rx_ring[dev][q], (void **) &m)
                    || !rte_ring_dequeue(tx_ring[dev][q], (void **) &m)) {
                 rte_pktmbuf_free(m);
