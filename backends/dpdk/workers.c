@@ -357,6 +357,11 @@ dpw_stop(struct dpw *dpw)
     __atomic_store_n(&dpw->stop, true, __ATOMIC_RELEASE);
     for (unsigned int w = 0; w < dpw->n; w++) {
         if (dpw->w[w].launched) {
+            /* 'exited' (release) orders the worker's last writes before
+             * ours; EAL's join does too, but out of sanitizers' sight. */
+            while (!__atomic_load_n(&dpw->w[w].exited, __ATOMIC_ACQUIRE)) {
+                rte_delay_us_sleep(100);
+            }
             rte_eal_wait_lcore(dpw->w[w].lcore);
             dpw->w[w].launched = false;
         }
