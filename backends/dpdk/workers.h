@@ -20,7 +20,20 @@
  * session table without atomics or locks, and the one-worker path is the
  * single-lcore path it always was.  The price is that one router's
  * traffic is processed on one lcore (the others only receive and pass it
- * on); many routers spread over the workers.
+ * on); many routers spread over the workers.  The alternative, one flow
+ * table shared by all lcores (rte_hash with lock-free readers and
+ * multi-writer add, atomic SNAT port allocation, expiry racing with use),
+ * would let one router scale, but every other piece of per-router state
+ * the packet path writes (neighbours and their queues, counters, the ICMP
+ * token bucket) would need the same treatment, and the one-lcore path
+ * would pay for it.  What a worker pays here instead: a second demux of
+ * each frame and, for frames received by a non-owner, a ring and a cache
+ * line moving between cores.  Full rings drop (handoff_dropped), as a full
+ * NIC queue would.
+ *
+ * Each worker's dp has the full table sizes (flows, neighbours, FIBs:
+ * memory grows with N) and its own ICMP error rate limit (so the process
+ * sends up to N times the configured rate).
  *
  * Configuration changes (the control socket) are applied to all N dps
  * while every worker is parked between two bursts: dpw_pause() returns
