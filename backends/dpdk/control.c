@@ -71,7 +71,10 @@ struct ctl_dev {
 };
 
 struct ctl {
-    struct dp *dp;
+    struct dp *dp;                              /* dps[0], for reading */
+    struct dp *dps[CTL_MAX_DPS];                /* one per worker lcore */
+    unsigned int lcores[CTL_MAX_DPS];
+    unsigned int n_dps;
     const struct ctl_port_class *class;
     void *aux;
     char instance[17];                          /* random, hex */
@@ -79,6 +82,32 @@ struct ctl {
     struct ctl_port ports[DP_MAX_LPORTS];       /* by router port index */
     struct ctl_dev devs[DP_MAX_PORTS];          /* by DPDK port id */
 };
+
+/* Applies a change to every worker's dp (workers.h: they hold the same
+ * configuration).  CALL and UNDO are expressions of 'dp_'.  The result,
+ * in ERR, is that of the first dp, where bad or conflicting arguments
+ * fail (and the change goes no further); if a later dp fails (out of
+ * memory), UNDO reverts the dps that took the change and ERR is that
+ * failure. */
+#define ALL_DPS(CTL, ERR, CALL, UNDO)                                       \
+    do {                                                                    \
+        (ERR) = 0;                                                          \
+        for (unsigned int k_ = 0; k_ < (CTL)->n_dps; k_++) {                \
+            struct dp *dp_ = (CTL)->dps[k_];                                \
+            int e_ = (CALL);                                                \
+            if (e_ && !k_) {                                                \
+                (ERR) = e_;                                                 \
+                break;                                                      \
+            } else if (e_) {                                                \
+                (ERR) = e_;                                                 \
+                while (k_--) {                                              \
+                    dp_ = (CTL)->dps[k_];                                   \
+                    (void) (UNDO);                                          \
+                }                                                           \
+                break;                                                      \
+            }                                                               \
+        }                                                                   \
+    } while (0)
 
 /* A request being handled. */
 struct req {
@@ -384,6 +413,28 @@ cmd_ping(struct req *r)
     return CTL_OK;
 }
 
+/* Creates a router in every dp, at the same index in each. */
+static int
+routers_create(struct ctl *ctl, uint32_t *idx)
+{
+    int error = dp_router_create(ctl->dps[0], idx);
+
+    for (unsigned int k = 1; !error && k < ctl->n_dps; k++) {
+        uint32_t other;
+        error = dp_router_create(ctl->dps[k], &other);
+        if (!error && other != *idx) {
+            dp_router_destroy(ctl->dps[k], other);
+            error = EIO;
+        }
+        if (error) {
+            for (unsigned int j = 0; j < k; j++) {
+                dp_router_destroy(ctl->dps[j], *idx);
+            }
+        }
+    }
+    return error;
+}
+
 static enum ctl_status
 cmd_router_add(struct req *r)
 {
@@ -400,7 +451,7 @@ cmd_router_add(struct req *r)
     if (found >= 0) {
         idx = found;
     } else {
-        int error = dp_router_create(ctl->dp, &idx);
+        int error = routers_create(ctl, &idx);
         if (error) {
             return fail_errno(r, error, "router_add");
         }
@@ -439,7 +490,9 @@ dev_put(struct ctl *ctl, uint16_t dev)
 static void
 port_close(struct ctl *ctl, uint16_t port)
 {
-    dp_port_del(ctl->dp, port);
+    int error;
+    ALL_DPS(ctl, error, dp_port_del(dp_, port), 0);
+    (void) error;
     dev_put(ctl, ctl->ports[port].dev);
     memset(&ctl->ports[port], 0, sizeof ctl->ports[port]);
 }
@@ -461,7 +514,9 @@ cmd_router_del(struct req *r)
                 port_close(ctl, p);
             }
         }
-        dp_router_destroy(ctl->dp, idx);
+        int error;
+        ALL_DPS(ctl, error, dp_router_destroy(dp_, idx), 0);
+        (void) error;
         memset(&ctl->routers[idx], 0, sizeof ctl->routers[idx]);
     }
     gen_kv_bool(r->out, "existed", idx >= 0);
@@ -507,7 +562,9 @@ cmd_port_add(struct req *r)
             return fail(r, CTL_UNAVAILABLE, "port %s: bridge %s: %s", name,
                         bridge, err);
         }
-        int error = dp_port_set_dev(ctl->dp, idx, p->dev, &cfg);
+        int error;
+        ALL_DPS(ctl, error, dp_port_set_dev(dp_, idx, p->dev, &cfg),
+                dp_port_set_dev(dp_, idx, p->dev, &p->cfg));
         if (error) {
             return fail_errno(r, error, name);
         }
@@ -561,14 +618,15 @@ cmd_port_add(struct req *r)
                  devspec);
     }
     ctl->devs[dev].refs++;
-    error = dp_port_set_dev(ctl->dp, lport, dev, &cfg);
+    ALL_DPS(ctl, error, dp_port_set_dev(dp_, lport, dev, &cfg),
+            dp_port_del(dp_, lport));
     if (error) {
         dev_put(ctl, dev);
         return fail_errno(r, error, name);
     }
     if (bridge && (error = ctl->class->attach(ctl->aux, dev, bridge, err,
                                               sizeof err))) {
-        dp_port_del(ctl->dp, lport);
+        ALL_DPS(ctl, error, dp_port_del(dp_, lport), 0);
         dev_put(ctl, dev);
         return fail(r, CTL_UNAVAILABLE, "port %s: bridge %s: %s", name,
                     bridge, err[0] ? err : strerror(error));
@@ -625,8 +683,10 @@ cmd_route_add(struct req *r)
     if (st) {
         return st;
     }
-    return fail_errno(r, dp_route_add(r->ctl->dp, router, prefix, plen, gw),
-                      "route_add");
+    int error;
+    ALL_DPS(r->ctl, error, dp_route_add(dp_, router, prefix, plen, gw),
+            dp_route_del(dp_, router, prefix, plen, gw));
+    return fail_errno(r, error, "route_add");
 }
 
 static enum ctl_status
@@ -639,7 +699,8 @@ cmd_route_del(struct req *r)
     if (st) {
         return st;
     }
-    int error = dp_route_del(r->ctl->dp, router, prefix, plen, gw);
+    int error;
+    ALL_DPS(r->ctl, error, dp_route_del(dp_, router, prefix, plen, gw), 0);
     gen_kv_bool(r->out, "existed", !error);
     return CTL_OK;
 }
@@ -669,7 +730,9 @@ cmd_snat_set(struct req *r)
                         "router has no external port");
         }
     }
-    st = fail_errno(r, dp_snat_set(ctl->dp, router, ip), "snat_set");
+    int error;
+    ALL_DPS(ctl, error, dp_snat_set(dp_, router, ip), 0);
+    st = fail_errno(r, error, "snat_set");
     if (!st) {
         gen_kv_ip(r->out, "ip", ip, -1);
     }
@@ -685,7 +748,9 @@ cmd_snat_clear(struct req *r)
     if (st) {
         return st;
     }
-    gen_kv_bool(r->out, "existed", !dp_snat_clear(r->ctl->dp, router));
+    int error;
+    ALL_DPS(r->ctl, error, dp_snat_clear(dp_, router), 0);
+    gen_kv_bool(r->out, "existed", !error);
     return CTL_OK;
 }
 
@@ -700,8 +765,10 @@ cmd_fip_add(struct req *r)
         || (st = arg_ip(r, "fixed_ip", true, NULL, &fixed))) {
         return st;
     }
-    return fail_errno(r, dp_fip_add(r->ctl->dp, router, fip, fixed),
-                      "fip_add");
+    int error;
+    ALL_DPS(r->ctl, error, dp_fip_add(dp_, router, fip, fixed),
+            dp_fip_del(dp_, router, fip));
+    return fail_errno(r, error, "fip_add");
 }
 
 static enum ctl_status
@@ -714,7 +781,9 @@ cmd_fip_del(struct req *r)
         || (st = arg_ip(r, "floating_ip", true, NULL, &fip))) {
         return st;
     }
-    gen_kv_bool(r->out, "existed", !dp_fip_del(r->ctl->dp, router, fip));
+    int error;
+    ALL_DPS(r->ctl, error, dp_fip_del(dp_, router, fip), 0);
+    gen_kv_bool(r->out, "existed", !error);
     return CTL_OK;
 }
 
@@ -748,8 +817,10 @@ cmd_neigh_add(struct req *r)
         || (st = arg_mac(r, "mac", &mac))) {
         return st;
     }
-    return fail_errno(r, dp_neigh_add(r->ctl->dp, port, ip, &mac),
-                      "neigh_add");
+    int error;
+    ALL_DPS(r->ctl, error, dp_neigh_add(dp_, port, ip, &mac),
+            dp_neigh_del(dp_, port, ip));
+    return fail_errno(r, error, "neigh_add");
 }
 
 static enum ctl_status
@@ -762,11 +833,54 @@ cmd_neigh_del(struct req *r)
     if ((st = arg_port(r, &port)) || (st = arg_ip(r, "ip", true, NULL, &ip))) {
         return st;
     }
-    gen_kv_bool(r->out, "existed", !dp_neigh_del(r->ctl->dp, port, ip));
+    int error;
+    ALL_DPS(r->ctl, error, dp_neigh_del(dp_, port, ip), 0);
+    gen_kv_bool(r->out, "existed", !error);
     return CTL_OK;
 }
 
 #define GEN_COUNTER__(NAME) gen_kv_uint(g, #NAME, s.NAME);
+
+/* Adds the 'size' bytes of uint64_t counters at 'b' to those at 'a'. */
+static void
+stats_add(void *a, const void *b, size_t size)
+{
+    uint64_t *x = a;
+    const uint64_t *y = b;
+
+    for (size_t i = 0; i < size / sizeof *x; i++) {
+        x[i] += y[i];
+    }
+}
+
+/* A router's and a port's counters, summed over the workers' dps (only
+ * the router's owner counts its packets; workers.h). */
+static int
+router_stats(const struct ctl *ctl, uint32_t router,
+             struct dp_router_stats *s)
+{
+    int error = dp_router_stats_get(ctl->dps[0], router, s);
+
+    for (unsigned int k = 1; !error && k < ctl->n_dps; k++) {
+        struct dp_router_stats t;
+        error = dp_router_stats_get(ctl->dps[k], router, &t);
+        stats_add(s, &t, sizeof t);
+    }
+    return error;
+}
+
+static int
+port_stats(const struct ctl *ctl, uint16_t port, struct dp_port_stats *s)
+{
+    int error = dp_port_stats_get(ctl->dps[0], port, s);
+
+    for (unsigned int k = 1; !error && k < ctl->n_dps; k++) {
+        struct dp_port_stats t;
+        error = dp_port_stats_get(ctl->dps[k], port, &t);
+        stats_add(s, &t, sizeof t);
+    }
+    return error;
+}
 
 static enum ctl_status
 cmd_counters(struct req *r)
@@ -788,8 +902,22 @@ cmd_counters(struct req *r)
     }
 
     if (!only_router && !only_port) {
-        struct dp_global_stats s;
-        dp_global_stats_get(ctl->dp, &s);
+        struct dp_global_stats s, sum = { 0 };
+        gen_str(g, "workers");
+        yajl_gen_array_open(g);
+        for (unsigned int k = 0; k < ctl->n_dps; k++) {
+            dp_global_stats_get(ctl->dps[k], &s);
+            stats_add(&sum, &s, sizeof s);
+            yajl_gen_map_open(g);
+            gen_kv_uint(g, "worker", k);
+            if (ctl->lcores[k] != UINT32_MAX) {
+                gen_kv_uint(g, "lcore", ctl->lcores[k]);
+            }
+            DP_GLOBAL_COUNTERS(GEN_COUNTER__)
+            yajl_gen_map_close(g);
+        }
+        yajl_gen_array_close(g);
+        s = sum;
         gen_str(g, "global");
         yajl_gen_map_open(g);
         DP_GLOBAL_COUNTERS(GEN_COUNTER__)
@@ -802,7 +930,7 @@ cmd_counters(struct req *r)
         struct dp_router_stats s;
         if (!ctl->routers[i].in_use
             || (only_router && strcmp(only_router, ctl->routers[i].name))
-            || dp_router_stats_get(ctl->dp, i, &s)) {
+            || router_stats(ctl, i, &s)) {
             continue;
         }
         gen_str(g, ctl->routers[i].name);
@@ -821,7 +949,7 @@ cmd_counters(struct req *r)
             || (only_port && strcmp(only_port, p->name))
             || (only_router
                 && strcmp(only_router, ctl->routers[p->cfg.router].name))
-            || dp_port_stats_get(ctl->dp, i, &s)) {
+            || port_stats(ctl, i, &s)) {
             continue;
         }
         gen_str(g, p->name);
@@ -1127,12 +1255,25 @@ out:
 struct ctl *
 ctl_create(struct dp *dp, const struct ctl_port_class *class, void *aux)
 {
+    return ctl_create_workers(&dp, NULL, 1, class, aux);
+}
+
+struct ctl *
+ctl_create_workers(struct dp *const *dps, const unsigned int *lcores,
+                   unsigned int n, const struct ctl_port_class *class,
+                   void *aux)
+{
     struct ctl *ctl = calloc(1, sizeof *ctl);
 
-    if (!ctl) {
+    if (!ctl || !n || n > CTL_MAX_DPS) {
         abort();
     }
-    ctl->dp = dp;
+    ctl->dp = dps[0];
+    ctl->n_dps = n;
+    for (unsigned int k = 0; k < n; k++) {
+        ctl->dps[k] = dps[k];
+        ctl->lcores[k] = lcores ? lcores[k] : UINT32_MAX;
+    }
     ctl->class = class;
     ctl->aux = aux;
     snprintf(ctl->instance, sizeof ctl->instance, "%016llx",
@@ -1153,7 +1294,9 @@ ctl_destroy(struct ctl *ctl)
     }
     for (uint32_t i = 0; i < DP_MAX_ROUTERS; i++) {
         if (ctl->routers[i].in_use) {
-            dp_router_destroy(ctl->dp, i);
+            for (unsigned int k = 0; k < ctl->n_dps; k++) {
+                dp_router_destroy(ctl->dps[k], i);
+            }
         }
     }
     free(ctl);

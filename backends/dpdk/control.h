@@ -10,7 +10,8 @@
  * Devices are created through a 'struct ctl_port_class', so that tests run
  * the protocol without devices and the process plugs in DPDK's vdevs.
  *
- * Threading: a ctl is used from the lcore that owns its dp, between bursts. */
+ * Threading: a ctl is used from the lcore that owns its dp, between bursts,
+ * or (several workers) while every worker is parked (workers.h). */
 #ifndef HADRON_DPDK_CONTROL_H
 #define HADRON_DPDK_CONTROL_H 1
 
@@ -25,6 +26,7 @@ struct rte_ether_addr;
 #define CTL_DEVSPEC_MAX 256         /* device specs, with NUL */
 #define CTL_BRIDGE_MAX 16           /* bridge names (IFNAMSIZ), with NUL */
 #define CTL_REQUEST_MAX 65536       /* one request, bytes */
+#define CTL_MAX_DPS 16              /* worker lcores (workers.h) */
 
 /* How ports become DPDK ports. */
 struct ctl_port_class {
@@ -57,6 +59,17 @@ struct ctl_port_class {
  * one it configured.  Never returns NULL. */
 struct ctl *ctl_create(struct dp *dp, const struct ctl_port_class *class,
                        void *aux);
+
+/* The same for several worker lcores, each with a dp of its own holding the
+ * same configuration (workers.h): 'n' (1..CTL_MAX_DPS) dps, worker w's dp
+ * in dps[w] running on lcore lcores[w] ('lcores' may be NULL: unknown).
+ * Every change is applied to all of them; counters are summed over them,
+ * and "counters" also reports each worker's global counters.  The caller
+ * keeps the workers parked while ctl_handle() runs. */
+struct ctl *ctl_create_workers(struct dp *const *dps,
+                               const unsigned int *lcores, unsigned int n,
+                               const struct ctl_port_class *class,
+                               void *aux);
 
 /* Closes every port the ctl opened, removes its routers from the dp, and
  * frees 'ctl'.  Accepts NULL. */

@@ -1653,6 +1653,18 @@ process_dev(struct dp *dp, uint16_t dev, struct rte_mbuf **pkts, uint16_t n,
     }
 }
 
+uint32_t
+dp_frame_router(const struct dp *dp, uint16_t dev, const struct rte_mbuf *m)
+{
+    uint16_t lp;
+
+    if (dev >= DP_MAX_PORTS || !dp->dev_nports[dev]) {
+        return UINT32_MAX;
+    }
+    lp = dp->dev_nports[dev] > 1 ? demux(dp, dev, m) : dp->dev_first[dev];
+    return lp == DP_PORT_NONE ? UINT32_MAX : dp->ports[lp].router;
+}
+
 void
 dp_process_burst(struct dp *dp, uint16_t in_port, struct rte_mbuf **pkts,
                  uint16_t n, struct dp_tx *tx)
@@ -2574,4 +2586,14 @@ void
 dp_global_stats_get(const struct dp *dp, struct dp_global_stats *s)
 {
     *s = dp->stats;
+}
+
+void
+dp_count_worker(struct dp *dp, uint64_t dev_rx, uint64_t handoff_out,
+                uint64_t handoff_in, uint64_t handoff_dropped)
+{
+    dp->stats.dev_rx_packets += dev_rx;
+    dp->stats.handoff_out += handoff_out;
+    dp->stats.handoff_in += handoff_in;
+    dp->stats.handoff_dropped += handoff_dropped;
 }

@@ -12,9 +12,12 @@
  * resolution and the ICMP errors a router must send.  Frames to transmit land in a caller-owned 'struct dp_tx'.
  *
  * Threading: a dp is owned by one lcore.  Every function here, the
- * configuration functions included, must be called from that lcore; the
- * process applies control commands between bursts, so the packet path
- * needs no locks and a burst always sees one consistent configuration.
+ * configuration functions included, must be called from that lcore or
+ * while that lcore is parked between bursts (workers.h), so the packet path
+ * needs no locks and a burst always sees one consistent configuration;
+ * dp_frame_router() is the one reader other lcores may call while it runs.
+ * With several worker lcores each has a dp of its own holding the same
+ * configuration (workers.h).
  *
  * Addresses in this API are IPv4 addresses in host byte order.  Times are
  * in the caller's ticks (rte_rdtsc() in the process, anything monotonic in
@@ -218,7 +221,17 @@ bool dp_neigh_lookup(const struct dp *dp, uint16_t port, uint32_t ip,
 
 #define DP_GLOBAL_COUNTERS(C)                                               \
     C(rx_packets) C(flows_active) C(neighbours)                             \
-    DP_DROP_COUNTERS(C)
+    DP_DROP_COUNTERS(C)                                                     \
+    DP_WORKER_COUNTERS(C)
+
+/* What a worker lcore (workers.h) did with the frames it polled, counted
+ * in that worker's dp through dp_count_worker(); zero with one worker
+ * except dev_rx_packets. */
+#define DP_WORKER_COUNTERS(C)                                               \
+    C(dev_rx_packets)       /* received from its queue of each device */    \
+    C(handoff_out)          /* passed to the router's owner lcore */        \
+    C(handoff_in)           /* received from other lcores */                \
+    C(handoff_dropped)      /* the owner's ring was full */
 
 #define DP_COUNTER_FIELD__(NAME) uint64_t NAME;
 struct dp_port_stats { DP_PORT_COUNTERS(DP_COUNTER_FIELD__) };
@@ -232,7 +245,20 @@ int dp_router_stats_get(const struct dp *dp, uint32_t router,
                         struct dp_router_stats *s);
 void dp_global_stats_get(const struct dp *dp, struct dp_global_stats *s);
 
+/* Adds what the worker loop owning 'dp' counted to its global counters
+ * (DP_WORKER_COUNTERS). */
+void dp_count_worker(struct dp *dp, uint64_t dev_rx, uint64_t handoff_out,
+                     uint64_t handoff_in, uint64_t handoff_dropped);
+
 /* --- The packet path. --- */
+
+/* The router (index) that frame 'm', received on DPDK device 'dev', is
+ * for, as dp_process_burst() would demultiplex it, or UINT32_MAX if none
+ * (dp_process_burst() would drop it).  Reads only the configuration, so
+ * that another lcore may call it while the dp's owner processes packets
+ * (but not while the configuration changes). */
+uint32_t dp_frame_router(const struct dp *dp, uint16_t dev,
+                         const struct rte_mbuf *m);
 
 /* Frames to transmit, grouped by output DPDK device.  Caller-owned and
  * zeroed once (= {0}); empty it with dp_tx_reset() before handing it to

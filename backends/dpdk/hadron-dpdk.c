@@ -2,17 +2,37 @@
  *
  *   hadron-dpdk --socket PATH [OPTIONS] [-- EAL ARGUMENTS]
  *
- * One lcore runs everything, run to completion: receive a burst from each
- * port, push it through the packet path (dataplane.h), transmit, and every
- * millisecond or so serve the control socket (control.h, PROTOCOL.md).
- * Control commands therefore run between bursts and the packet path needs
- * no locks.  Ports are DPDK vdevs (net_tap, net_af_packet, ...) created and
+ * By default one lcore runs everything, run to completion: receive a burst
+ * from each port, push it through the packet path (dataplane.h), transmit,
+ * and every millisecond or so serve the control socket (control.h,
+ * PROTOCOL.md).  Control commands therefore run between bursts and the
+ * packet path needs no locks.  With --workers N, N lcores poll (workers.h):
+ * every device gets N rx and N tx queues, worker w polls rx queue w of
+ * each and sends on tx queue w, each router is pinned to one worker (its
+ * NAT sessions live there), and the main lcore, worker 0, also serves the
+ * control socket, parking the other workers while it applies a command.  Ports are DPDK vdevs (net_tap, net_af_packet, ...) created and
  * removed at run time through rte_dev_probe()/rte_eal_hotplug_remove().
  * SIGTERM or SIGINT stops the loop; ports are closed and EAL cleaned up.
  *
  * Without EAL arguments it runs with "-l 0 --no-huge -m 256 --no-pci
- * --file-prefix hadron-dpdk-PID".  A router's FIB takes about 260 KiB
- * (fib.h), so memory does not bound the number of routers (--max-routers
+ * --file-prefix hadron-dpdk-PID" ("-l 0-(N-1)" with --workers N).
+ *
+ * Queues per device, as measured on Debian 12 (DPDK 22.11, kernel 6.18):
+ * - net_tap: up to 16 queue pairs, opened as one multiqueue TAP; the
+ *   kernel spreads the frames it sends into the TAP over the queues by
+ *   flow hash (tun's automatic queue selection), so no RSS configuration
+ *   is needed (and the PMD's RSS through rte_flow/eBPF is not used).
+ * - net_af_packet: N sockets in one PACKET_FANOUT group (fanout by flow
+ *   hash), created by the devarg qpairs=N, which this process appends to
+ *   the device spec when it runs several workers.
+ * - net_ring, net_null: as many queues as configured, no RSS (the test and
+ *   the bench fill each rx queue themselves).
+ * A device that cannot take one tx queue per worker is refused.  The TAP
+ * spread is asserted by test_hadron_dpdk_2workers (64 UDP flows reach both
+ * workers' queues); af_packet with qpairs=2 was checked by hand only (64
+ * UDP flows from a veth: 34 and 38 frames on the two workers).
+ *
+ * A router's FIB takes about 260 KiB (fib.h), per worker, so memory does not bound the number of routers (--max-routers
  * does); the number of ports does: DPDK as Debian builds it has at most
  * RTE_MAX_ETHPORTS (32) ports per process. */
 #include <dirent.h>
@@ -46,11 +66,11 @@
 
 #include "backends/dpdk/control.h"
 #include "backends/dpdk/dataplane.h"
+#include "backends/dpdk/workers.h"
 #include "core/log.h"
 
 #define MOD "hadron-dpdk"
 #define MAX_CLIENTS 16
-#define RX_BURST 32
 #define NB_RXD 1024
 #define NB_TXD 1024
 
@@ -60,6 +80,8 @@ static volatile sig_atomic_t stop_requested;
 
 struct ports {
     struct rte_mempool *pool;
+    struct dpw *dpw;
+    unsigned int n_workers;
     bool open[DP_MAX_PORTS];
     char name[DP_MAX_PORTS][RTE_DEV_NAME_MAX_LEN];
 };
@@ -83,7 +105,15 @@ dpdk_port_open(void *aux, const char *devspec,
     memcpy(name, devspec, n);
     name[n] = '\0';
 
-    rc = rte_dev_probe(devspec);
+    /* af_packet: one socket (queue pair) per worker, in a fanout group. */
+    char spec[CTL_DEVSPEC_MAX + 32];
+    snprintf(spec, sizeof spec, "%s", devspec);
+    if (ports->n_workers > 1 && !strncmp(name, "net_af_packet", 13)
+        && !strstr(devspec, "qpairs=")) {
+        snprintf(spec, sizeof spec, "%s,qpairs=%u", devspec,
+                 ports->n_workers);
+    }
+    rc = rte_dev_probe(spec);
     if (rc < 0) {
         snprintf(err, err_size, "probe failed: %s", rte_strerror(-rc));
         return EINVAL;
@@ -98,17 +128,43 @@ dpdk_port_open(void *aux, const char *devspec,
         goto fail;
     }
 
+    /* One rx and one tx queue per worker; RSS where the device has it. */
     struct rte_eth_conf conf = { 0 };
+    struct rte_eth_dev_info info;
+    uint16_t nq = (uint16_t) ports->n_workers;
     uint16_t nb_rxd = NB_RXD, nb_txd = NB_TXD;
     int socket = rte_eth_dev_socket_id(port);
     if (socket < 0) {
         socket = (int) rte_socket_id();
     }
-    if ((rc = rte_eth_dev_configure(port, 1, 1, &conf)) < 0
-        || (rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd)) < 0
-        || (rc = rte_eth_rx_queue_setup(port, 0, nb_rxd, socket, NULL,
-                                        ports->pool)) < 0
-        || (rc = rte_eth_tx_queue_setup(port, 0, nb_txd, socket, NULL)) < 0) {
+    if ((rc = rte_eth_dev_info_get(port, &info)) < 0) {
+        snprintf(err, err_size, "device info: %s", rte_strerror(-rc));
+        goto fail;
+    }
+    if (info.max_tx_queues < nq || info.max_rx_queues < nq) {
+        snprintf(err, err_size, "the device has %u rx and %u tx queues, "
+                 "fewer than the %u workers", info.max_rx_queues,
+                 info.max_tx_queues, nq);
+        goto fail;
+    }
+    if (nq > 1 && info.flow_type_rss_offloads
+        && strncmp(name, "net_tap", 7)) {
+        conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+        conf.rx_adv_conf.rss_conf.rss_hf = info.flow_type_rss_offloads
+            & (RTE_ETH_RSS_IP | RTE_ETH_RSS_TCP | RTE_ETH_RSS_UDP);
+    }
+    rc = rte_eth_dev_configure(port, nq, nq, &conf);
+    if (!rc) {
+        rc = rte_eth_dev_adjust_nb_rx_tx_desc(port, &nb_rxd, &nb_txd);
+    }
+    for (uint16_t q = 0; !rc && q < nq; q++) {
+        rc = rte_eth_rx_queue_setup(port, q, nb_rxd, socket, NULL,
+                                    ports->pool);
+        if (!rc) {
+            rc = rte_eth_tx_queue_setup(port, q, nb_txd, socket, NULL);
+        }
+    }
+    if (rc < 0) {
         snprintf(err, err_size, "configure failed: %s", rte_strerror(-rc));
         goto fail;
     }
@@ -124,6 +180,7 @@ dpdk_port_open(void *aux, const char *devspec,
         goto fail;
     }
     ports->open[port] = true;
+    dpw_port_poll(ports->dpw, port, nq, true);
     snprintf(ports->name[port], sizeof ports->name[port], "%s", name);
     *portp = port;
     LOG_INFO(MOD, "port %u: %s started", port, devspec);
@@ -143,6 +200,7 @@ dpdk_port_close(void *aux, uint16_t port)
     if (port >= DP_MAX_PORTS || !ports->open[port]) {
         return;
     }
+    dpw_port_poll(ports->dpw, port, 0, false);
     rte_eth_dev_stop(port);
     rte_eth_dev_close(port);
     rte_eal_hotplug_remove("vdev", ports->name[port]);
@@ -296,6 +354,7 @@ struct server {
     int fd;
     struct client clients[MAX_CLIENTS];
     struct ctl *ctl;
+    struct dpw *dpw;            /* parked while a command runs */
 };
 
 static int
@@ -369,7 +428,9 @@ client_process(struct server *s, struct client *c)
             len--;
         }
         if (len) {
+            dpw_pause(s->dpw, 0);
             char *reply = ctl_handle(s->ctl, c->in + start, len);
+            dpw_resume(s->dpw);
             client_queue(c, reply, strlen(reply));
             free(reply);
         }
@@ -523,20 +584,6 @@ remove_runtime_dir(const char *dir)
 /* --- Main loop. --- */
 
 static void
-tx_flush(struct dp *dp, struct dp_tx *tx)
-{
-    for (uint16_t i = 0; i < tx->n_ports; i++) {
-        uint16_t p = tx->ports[i];
-        uint16_t sent = rte_eth_tx_burst(p, 0, tx->pkts[p], tx->n[p]);
-        if (sent < tx->n[p]) {
-            dp_tx_done(dp, p, tx, sent);
-            rte_pktmbuf_free_bulk(&tx->pkts[p][sent], tx->n[p] - sent);
-        }
-    }
-    dp_tx_reset(tx);
-}
-
-static void
 on_signal(int sig)
 {
     (void) sig;
@@ -553,10 +600,11 @@ usage(FILE *f)
             "  --max-routers N    routers (default 256; each ~260 KiB)\n"
             "  --max-flows N      NAT sessions (default 262144)\n"
             "  --mbufs N          mbufs in the pool (default 16383)\n"
+            "  --workers N        lcores polling (default 1; see workers.h)\n"
             "  --busy-poll        never sleep when idle\n"
             "  --debug            debug logging\n"
-            "Default EAL arguments: -l 0 --no-huge -m 256 --no-pci "
-            "--file-prefix hadron-dpdk-PID\n");
+            "Default EAL arguments: -l 0 (0-N-1 with --workers N) --no-huge "
+            "-m 256 --no-pci --file-prefix hadron-dpdk-PID\n");
 }
 
 int
@@ -568,6 +616,7 @@ main(int argc, char **argv)
         { "max-routers", required_argument, NULL, 'R' },
         { "max-flows", required_argument, NULL, 'F' },
         { "mbufs", required_argument, NULL, 'M' },
+        { "workers", required_argument, NULL, 'W' },
         { "busy-poll", no_argument, NULL, 'b' },
         { "debug", no_argument, NULL, 'd' },
         { "help", no_argument, NULL, 'h' },
@@ -575,6 +624,7 @@ main(int argc, char **argv)
     };
     const char *sock_path = NULL, *log_path = NULL;
     unsigned long max_routers = 256, max_flows = 262144, n_mbufs = 16383;
+    unsigned long n_workers = 1;
     bool busy_poll = false;
     int opt;
 
@@ -589,14 +639,15 @@ main(int argc, char **argv)
             break;
         case 'R':
         case 'F':
-        case 'M': {
+        case 'M':
+        case 'W': {
             unsigned long v = strtoul(optarg, &end, 10);
-            if (*end || !v) {
+            if (*end || !v || (opt == 'W' && v > DPW_MAX_WORKERS)) {
                 fprintf(stderr, "hadron-dpdk: bad number %s\n", optarg);
                 return 2;
             }
             *(opt == 'R' ? &max_routers : opt == 'F' ? &max_flows
-              : &n_mbufs) = v;
+              : opt == 'M' ? &n_mbufs : &n_workers) = v;
             break;
         }
         case 'b':
@@ -625,7 +676,9 @@ main(int argc, char **argv)
     /* EAL arguments: those after "--", or the defaults. */
     char prefix[64];
     snprintf(prefix, sizeof prefix, "hadron-dpdk-%d", (int) getpid());
-    char *defaults[] = { argv[0], "-l", "0", "--no-huge", "-m", "256",
+    char lcores[16];
+    snprintf(lcores, sizeof lcores, "0-%lu", n_workers - 1);
+    char *defaults[] = { argv[0], "-l", lcores, "--no-huge", "-m", "256",
                          "--no-pci", "--file-prefix", prefix };
     char **eal_argv = defaults;
     int eal_argc = (int) (sizeof defaults / sizeof defaults[0]);
@@ -642,14 +695,14 @@ main(int argc, char **argv)
     int rc = 1;
     struct ports ports = { 0 };
     struct server server = { .fd = -1 };
-    struct dp *dp = NULL;
-    struct dp_tx *tx = calloc(1, sizeof *tx);
+    struct dpw *dpw = NULL;
     struct dp_config cfg;
+    bool launched = false;
 
     ports.pool = rte_pktmbuf_pool_create("hadron_mbufs", n_mbufs, 256, 0,
                                          RTE_MBUF_DEFAULT_BUF_SIZE,
                                          (int) rte_socket_id());
-    if (!ports.pool || !tx) {
+    if (!ports.pool) {
         LOG_ERR(MOD, "mbuf pool: %s", rte_strerror(rte_errno));
         goto out;
     }
@@ -658,12 +711,28 @@ main(int argc, char **argv)
     cfg.socket_id = (int) rte_socket_id();
     cfg.max_routers = max_routers;
     cfg.max_flows = max_flows;
-    dp = dp_create(&cfg, ports.pool);
-    if (!dp) {
+    dpw = dpw_create(&cfg, ports.pool, (unsigned int) n_workers, 4096);
+    if (!dpw) {
         LOG_ERR(MOD, "dataplane: %s", rte_strerror(rte_errno));
         goto out;
     }
-    server.ctl = ctl_create(dp, &dpdk_port_class, &ports);
+    if (dpw_launch(dpw, 1, busy_poll)) {
+        LOG_ERR(MOD, "%lu workers need %lu lcores; EAL has %u", n_workers,
+                n_workers, rte_lcore_count());
+        goto out;
+    }
+    launched = true;
+    unsigned int worker_lcores[DPW_MAX_WORKERS];
+    for (unsigned int w = 0; w < n_workers; w++) {
+        worker_lcores[w] = dpw_lcore(dpw, w);
+        LOG_INFO(MOD, "worker %u on lcore %u", w, worker_lcores[w]);
+    }
+    ports.dpw = dpw;
+    ports.n_workers = (unsigned int) n_workers;
+    server.dpw = dpw;
+    server.ctl = ctl_create_workers(dpw_dps(dpw), worker_lcores,
+                                    (unsigned int) n_workers,
+                                    &dpdk_port_class, &ports);
     int error = server_open(&server, sock_path);
     if (error) {
         LOG_ERR(MOD, "control socket %s: %s", sock_path, strerror(error));
@@ -684,25 +753,11 @@ main(int argc, char **argv)
     uint64_t ctl_interval = hz / 1000;
     uint64_t last_ctl = 0;
     unsigned int idle = 0;
-    struct rte_mbuf *pkts[RX_BURST];
 
     while (!stop_requested) {
         uint64_t now = rte_rdtsc();
-        unsigned int got = 0;
+        unsigned int got = dpw_poll(dpw, 0, now);
 
-        dp_tick(dp, now, tx);
-        tx_flush(dp, tx);
-        for (uint16_t p = 0; p < DP_MAX_PORTS; p++) {
-            if (!ports.open[p]) {
-                continue;
-            }
-            uint16_t n = rte_eth_rx_burst(p, 0, pkts, RX_BURST);
-            if (n) {
-                got += n;
-                dp_process_burst(dp, p, pkts, n, tx);
-                tx_flush(dp, tx);
-            }
-        }
         if (now - last_ctl >= ctl_interval) {
             last_ctl = now;
             server_poll(&server);
@@ -717,11 +772,13 @@ main(int argc, char **argv)
     rc = 0;
 
 out:
+    if (launched) {
+        dpw_stop(dpw);
+    }
     server_close(&server, sock_path);
     ctl_destroy(server.ctl);
-    dp_destroy(dp);
+    dpw_destroy(dpw);
     rte_mempool_free(ports.pool);
-    free(tx);
     char rundir[PATH_MAX];
     snprintf(rundir, sizeof rundir, "%s", rte_eal_get_runtime_dir());
     rte_eal_cleanup();

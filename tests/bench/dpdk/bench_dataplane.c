@@ -23,6 +23,24 @@
  *       (rx_pcap=PCAP, infinite_rx=1) and sending to net_null: the vdevs
  *       DPDK's l3fwd is measured on by run_l3fwd_compare.sh.
  *
+ *   bench_dpdk_dataplane --workers [--flows N[,N...]] [--seconds S]
+ *       Worker mode: hadron-dpdk's own loop (workers.h) on 1 and then 2
+ *       worker lcores, busy polling, through the full path: each worker
+ *       polls its rx queue of a net_pcap device (infinite_rx: the frames
+ *       are held in memory and replayed, one queue per worker, flows split
+ *       over the queues as RSS would) and transmits on its tx queue of a
+ *       net_null device.  Runs, each after a 1 s warm-up that creates the
+ *       sessions: 1 worker and 1 router; 2 workers and 2 routers (flows
+ *       split over both routers, so each worker owns one, and half the
+ *       frames a worker receives are for the other's router and are
+ *       handed over); 2 workers and 1 router (all of the router's frames
+ *       are processed on its owner lcore).  Mpps is what net_null sent
+ *       per second of wall time; cycles per packet are the CPU time the
+ *       process got (getrusage; the main lcore only sleeps) at the TSC
+ *       rate, per packet, and the row says how many CPUs that was.  On a 2-core machine shared with
+ *       other work the 2-worker figures are noisy (and bounded by the
+ *       cores the other jobs leave).
+ *
  *   bench_dpdk_dataplane --write-pcap FILE --flows N [--packets P]
  *       Writes the synthetic traffic as a pcap (P frames, default N).
  *
@@ -33,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -47,6 +66,7 @@
 #include <rte_udp.h>
 
 #include "backends/dpdk/dataplane.h"
+#include "backends/dpdk/workers.h"
 
 /* RTE_IPV4() shifts an int: undefined for a first octet above 127. */
 #define IPV4(A, B, C, D)                                                    \
@@ -276,6 +296,247 @@ run_vdev(struct rte_mempool *pool, uint32_t flows, double seconds)
     dp_destroy(dp);
 }
 
+/* --- Worker mode. --- */
+
+/* CPU time this process has used, user and system, in seconds. */
+static double
+cpu_seconds(void)
+{
+    struct rusage ru;
+
+    getrusage(RUSAGE_SELF, &ru);
+    return (double) ru.ru_utime.tv_sec + (double) ru.ru_stime.tv_sec
+           + ((double) ru.ru_utime.tv_usec + (double) ru.ru_stime.tv_usec)
+             / 1e6;
+}
+
+#define MAX_QUEUES 2
+
+/* Router k's MAC on the inside device. */
+static struct rte_ether_addr
+worker_router_mac(uint32_t k, bool ext)
+{
+    return (struct rte_ether_addr) {{ 0x02, 0xcc, 0, 0, ext, k }};
+}
+
+/* Configures 'routers' routers on dp: router k has its inside port on
+ * PORT_IN and its gateway on PORT_OUT (shared, told apart by MAC),
+ * default route, static gateway neighbour, SNAT to 192.0.2.(1+k). */
+static void
+worker_config(struct dp *dp, uint32_t routers, uint16_t dev_in,
+              uint16_t dev_out)
+{
+    for (uint32_t k = 0; k < routers; k++) {
+        struct dp_port_config in = { .mac = worker_router_mac(k, false),
+                                     .ip = IPV4(10, 0, 0, 1), .plen = 8 };
+        struct dp_port_config out = { .mac = worker_router_mac(k, true),
+                                      .ip = IPV4(192, 0, 2, 1 + k),
+                                      .plen = 24, .external = true };
+        uint32_t r;
+        if (dp_router_create(dp, &r) || (in.router = out.router = r, 0)
+            || dp_port_set_dev(dp, (uint16_t) (2 * k), dev_in, &in)
+            || dp_port_set_dev(dp, (uint16_t) (2 * k + 1), dev_out, &out)
+            || dp_route_add(dp, r, 0, 0, IPV4(192, 0, 2, 254))
+            || dp_neigh_add(dp, (uint16_t) (2 * k + 1), IPV4(192, 0, 2, 254),
+                            &MAC_GW)
+            || dp_snat_set(dp, r, IPV4(192, 0, 2, 1 + k))) {
+            fprintf(stderr, "bench: configuring router %u failed\n", k);
+            exit(1);
+        }
+    }
+}
+
+/* Writes the frames of the flows RSS puts on queue 'q' of 'nq' to a pcap
+ * at 'path': flow f goes to router f % routers and to queue (f / 2) % nq,
+ * independent of its router. */
+static void
+worker_pcap(const char *path, uint32_t flows, uint32_t routers,
+            unsigned int q, unsigned int nq)
+{
+    FILE *f = fopen(path, "wb");
+    uint8_t frame[FRAME_LEN];
+    uint32_t written = 0;
+
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    const uint32_t gh[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, 1 };
+    fwrite(gh, sizeof gh, 1, f);
+    for (uint32_t i = 0; i < flows || written < 4096; i++) {
+        uint32_t fl = flow_of(i, flows);
+        if ((fl / 2) % nq != q) {
+            continue;
+        }
+        const uint32_t rh[4] = { 0, written++, FRAME_LEN, FRAME_LEN };
+        make_frame(frame, fl);
+        struct rte_ether_hdr *eth = (struct rte_ether_hdr *) frame;
+        eth->dst_addr = worker_router_mac(fl % routers, false);
+        fwrite(rh, sizeof rh, 1, f);
+        fwrite(frame, sizeof frame, 1, f);
+    }
+    if (fclose(f)) {
+        perror(path);
+        exit(1);
+    }
+}
+
+/* Starts device 'name' (probed from 'spec') with 'nq' queue pairs. */
+static uint16_t
+worker_dev(const char *spec, unsigned int nq, struct rte_mempool *pool)
+{
+    char name[32];
+    uint16_t port;
+    struct rte_eth_conf conf = { 0 };
+
+    snprintf(name, sizeof name, "%.*s", (int) strcspn(spec, ","), spec);
+    if (rte_dev_probe(spec) || rte_eth_dev_get_port_by_name(name, &port)
+        || rte_eth_dev_configure(port, nq, nq, &conf)) {
+        fprintf(stderr, "bench: device %s failed\n", spec);
+        exit(1);
+    }
+    for (uint16_t q = 0; q < nq; q++) {
+        if (rte_eth_rx_queue_setup(port, q, 1024, rte_socket_id(), NULL, pool)
+            || rte_eth_tx_queue_setup(port, q, 1024, rte_socket_id(), NULL)) {
+            fprintf(stderr, "bench: queues of %s failed\n", name);
+            exit(1);
+        }
+    }
+    if (rte_eth_dev_start(port)) {
+        fprintf(stderr, "bench: starting %s failed\n", name);
+        exit(1);
+    }
+    return port;
+}
+
+static void
+worker_dev_remove(uint16_t port)
+{
+    char name[RTE_ETH_NAME_MAX_LEN];
+
+    rte_eth_dev_get_name_by_port(port, name);
+    rte_eth_dev_stop(port);
+    rte_eth_dev_close(port);
+    rte_eal_hotplug_remove("vdev", name);
+}
+
+static void
+run_workers(uint32_t flows, double seconds, unsigned int nw,
+            uint32_t routers)
+{
+    static unsigned int run;
+    char paths[MAX_QUEUES][64], spec[512], name[32];
+    int len;
+
+    run++;
+    len = snprintf(spec, sizeof spec, "net_pcap_w%u", run);
+    for (unsigned int q = 0; q < nw; q++) {
+        snprintf(paths[q], sizeof paths[q], "/tmp/bench-dpw-%d-%u.pcap",
+                 (int) getpid(), q);
+        worker_pcap(paths[q], flows, routers, q, nw);
+        len += snprintf(spec + len, sizeof spec - len, ",rx_pcap=%s",
+                        paths[q]);
+    }
+    snprintf(spec + len, sizeof spec - len, ",infinite_rx=1");
+
+    /* The pcap device holds every frame of its files in mbufs. */
+    snprintf(name, sizeof name, "bw%u", run);
+    struct rte_mempool *pool = rte_pktmbuf_pool_create(
+        name, flows + 4096 * nw + 32767, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+        rte_socket_id());
+    if (!pool) {
+        fprintf(stderr, "mempool: %s\n", rte_strerror(rte_errno));
+        exit(1);
+    }
+    uint16_t dev_in = worker_dev(spec, nw, pool);
+    snprintf(name, sizeof name, "net_null_w%u", run);
+    uint16_t dev_out = worker_dev(name, nw, pool);
+    for (unsigned int q = 0; q < nw; q++) {
+        unlink(paths[q]);
+    }
+
+    struct dp_config c;
+    dp_config_default(&c);
+    snprintf(name, sizeof name, "bw%u", run);
+    c.name = name;
+    c.max_routers = routers;
+    c.max_flows = RTE_MAX(flows * 2, 1024u);
+    c.max_neighbours = 64;
+    c.max_fips = 16;
+    c.lpm_rules = 64;
+    c.hz = rte_get_tsc_hz();
+    struct dpw *dpw = dpw_create(&c, pool, nw, 4096);
+    if (!dpw) {
+        fprintf(stderr, "dpw_create: %s\n", rte_strerror(rte_errno));
+        exit(1);
+    }
+    for (unsigned int w = 0; w < nw; w++) {
+        worker_config(dpw_dp(dpw, w), routers, dev_in, dev_out);
+    }
+    /* net_null only sinks: its rx would hand out zeroed frames. */
+    dpw_port_poll(dpw, dev_in, nw, true);
+    if (dpw_launch(dpw, 0, true)) {
+        fprintf(stderr, "bench: %u workers need %u lcores besides the main "
+                "one\n", nw, nw);
+        exit(1);
+    }
+
+    struct rte_eth_stats st;
+    rte_delay_us_sleep(1000 * 1000);            /* warm-up: sessions */
+    rte_eth_stats_get(dev_out, &st);
+    uint64_t p0 = st.opackets, t0 = rte_rdtsc();
+    double cpu0 = cpu_seconds();
+    rte_delay_us_sleep((unsigned int) (seconds * 1e6));
+    rte_eth_stats_get(dev_out, &st);
+    uint64_t p1 = st.opackets, t1 = rte_rdtsc();
+    double cpu1 = cpu_seconds();
+    dpw_stop(dpw);
+
+    uint64_t sessions = 0, handed = 0, received = 0, ring_drops = 0;
+    for (unsigned int w = 0; w < nw; w++) {
+        struct dp_global_stats gs;
+        dp_global_stats_get(dpw_dp(dpw, w), &gs);
+        sessions += gs.flows_active;
+        handed += gs.handoff_out;
+        received += gs.dev_rx_packets;
+        ring_drops += gs.handoff_dropped;
+        if (gs.drop_nat_no_port || gs.drop_nat_table_full) {
+            fprintf(stderr, "bench: NAT drops: no port %llu, table full "
+                    "%llu\n", (unsigned long long) gs.drop_nat_no_port,
+                    (unsigned long long) gs.drop_nat_table_full);
+        }
+    }
+    if (p1 == p0) {
+        fprintf(stderr, "bench: nothing forwarded\n");
+        exit(1);
+    }
+    /* Mpps by the wall clock; cycles per packet by the CPU time the
+     * process got (the main lcore sleeps), since the workers do not get
+     * whole cores on a shared machine. */
+    double hz = (double) rte_get_tsc_hz();
+    double wall = (double) (t1 - t0) / hz;
+    double pkts = (double) (p1 - p0);
+    char mode[16];
+    snprintf(mode, sizeof mode, "%uw%ur", nw, routers);
+    /* Of what the workers received (warm-up included): handed over to
+     * the owner, and dropped because the owner's ring was full (the
+     * source never runs dry; an owner off its CPU falls behind). */
+    double rx = received ? (double) received : 1.0;
+    printf("%-7s %8u %9.2f %10.1f   %u worker%s, %u router%s; %llu "
+           "sessions; %.0f%% handed over, %.0f%% dropped on full rings; "
+           "got %.2f of %u CPUs\n", mode, flows, pkts / wall / 1e6,
+           (cpu1 - cpu0) * hz / pkts, nw, nw > 1 ? "s" : "", routers,
+           routers > 1 ? "s" : "", (unsigned long long) sessions,
+           100.0 * (double) handed / rx, 100.0 * (double) ring_drops / rx,
+           (cpu1 - cpu0) / wall, nw);
+    fflush(stdout);
+
+    dpw_destroy(dpw);
+    worker_dev_remove(dev_in);
+    worker_dev_remove(dev_out);
+    rte_mempool_free(pool);
+}
+
 static int
 write_pcap(const char *path, uint32_t flows, uint32_t packets)
 {
@@ -308,11 +569,13 @@ main(int argc, char **argv)
         { "packets", required_argument, NULL, 'p' },
         { "lcore", required_argument, NULL, 'l' },
         { "shared", required_argument, NULL, 'S' },
+        { "workers", no_argument, NULL, 'W' },
         { NULL, 0, NULL, 0 },
     };
     const char *flows_arg = "1000,100000", *pcap = NULL, *out = NULL;
     const char *lcore = "0";
     double seconds = 3;
+    bool workers = false;
     unsigned long packets = 0;
     int opt;
 
@@ -343,6 +606,9 @@ main(int argc, char **argv)
         case 'l':
             lcore = optarg;
             break;
+        case 'W':
+            workers = true;
+            break;
         default:
             fprintf(stderr, "usage: see the comment at the top of "
                     "bench_dataplane.c\n");
@@ -364,6 +630,32 @@ main(int argc, char **argv)
     }
     if (out) {
         return write_pcap(out, flows[0], packets ? packets : flows[0]);
+    }
+    if (workers) {
+        /* Three lcores floating over the first two CPUs: the main one
+         * sleeps, the workers busy-poll. */
+        char prefix[32];
+        snprintf(prefix, sizeof prefix, "benchw%d", (int) getpid());
+        char *eal[] = { argv[0], "--no-huge", "-m", "2048", "--no-pci",
+                        "--no-shconf", "--no-telemetry", "--lcores",
+                        "(0-2)@(0-1)", "--log-level", "error",
+                        "--file-prefix", prefix };
+        if (rte_eal_init((int) (sizeof eal / sizeof eal[0]), eal) < 0) {
+            fprintf(stderr, "rte_eal_init failed\n");
+            return 1;
+        }
+        printf("hadron-dpdk workers: %d-byte frames, UDP, SNAT + LPM, "
+               "net_pcap (in memory) -> net_null, TSC %.2f GHz; a shared "
+               "2-core machine: noisy figures\n", FRAME_LEN + 4,
+               rte_get_tsc_hz() / 1e9);
+        printf("%-7s %8s %9s %10s\n", "mode", "flows", "Mpps", "cycles/pkt");
+        for (int i = 0; i < n_flows; i++) {
+            run_workers(flows[i], seconds, 1, 1);
+            run_workers(flows[i], seconds, 2, 2);
+            run_workers(flows[i], seconds, 2, 1);
+        }
+        rte_eal_cleanup();
+        return 0;
     }
 
     char prefix[32], vdev_rx[512];

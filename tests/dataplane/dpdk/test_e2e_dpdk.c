@@ -109,10 +109,17 @@ member(yajl_val obj, const char *key)
 static void
 dp_start(void)
 {
+    /* HADRON_E2E_DPDK_WORKERS=N runs it with N worker lcores. */
+    const char *env = getenv("HADRON_E2E_DPDK_WORKERS");
+    unsigned int workers = env ? (unsigned int) atoi(env) : 1;
+    char n[16], lcores[16];
+    workers = workers ? workers : 1;
+    snprintf(n, sizeof n, "%u", workers);
+    snprintf(lcores, sizeof lcores, "0-%u", workers - 1);
     char *argv[] = {
-        HADRON_DPDK_BIN, "--socket", dp_sock, "--log", dp_log, "--",
-        "-l", "0", "--no-huge", "-m", "256", "--no-pci", "--file-prefix",
-        dp_prefix, "--log-level=crit", NULL,
+        HADRON_DPDK_BIN, "--socket", dp_sock, "--log", dp_log, "--workers",
+        n, "--", "-l", lcores, "--no-huge", "-m", "256", "--no-pci",
+        "--file-prefix", dp_prefix, "--log-level=crit", NULL,
     };
     struct stat st;
 

@@ -776,6 +776,92 @@ test_bad_input(void **state)
     assert_ok("{\"op\":\"ping\"}");
 }
 
+/* --- Several workers (workers.h): one ctl over two dps. --- */
+
+static struct dp *dp2;
+
+/* The second dp holds one floating IP only, so that a change can succeed
+ * on the first and fail on the second. */
+static int
+setup_workers(void **state)
+{
+    struct dp_config c;
+
+    setup(state);
+    ctl_destroy(ctl);
+    dp_config_default(&c);
+    c.name = "c2";
+    c.max_routers = 4;
+    c.max_flows = 256;
+    c.max_neighbours = 64;
+    c.max_fips = 1;
+    c.lpm_rules = 32;
+    dp2 = dp_create(&c, pool);
+    assert_non_null(dp2);
+    struct dp *dps[2] = { dp, dp2 };
+    const unsigned int lcores[2] = { 3, 5 };
+    ctl = ctl_create_workers(dps, lcores, 2, &fake_class, NULL);
+    return 0;
+}
+
+static int
+teardown_workers(void **state)
+{
+    reply_free();
+    ctl_destroy(ctl);
+    ctl = NULL;
+    dp_destroy(dp2);
+    return teardown(state);
+}
+
+/* Every change reaches both dps, at the same indices; a change that fails
+ * on the second is undone on the first; counters come per worker and
+ * summed. */
+static void
+test_workers_share_config(void **state)
+{
+    struct dp_router_stats rs;
+    struct dp_fip_info fi[4];
+
+    assert_ok("{\"op\":\"router_add\"," R1 "}");
+    assert_ok(PORT_INT);
+    assert_ok(PORT_EXT);
+    assert_ok("{\"op\":\"route_add\"," R1 ",\"destination\":\"0.0.0.0/0\","
+              "\"nexthop\":\"203.0.113.1\"}");
+    assert_ok("{\"op\":\"snat_set\"," R1 "}");
+    assert_ok("{\"op\":\"fip_add\"," R1 ",\"floating_ip\":\"203.0.113.50\","
+              "\"fixed_ip\":\"10.0.0.10\"}");
+    for (int k = 0; k < 2; k++) {
+        struct dp *d = k ? dp2 : dp;
+        uint32_t ip;
+        assert_int_equal(dp_router_stats_get(d, 0, &rs), 0);
+        assert_true(dp_router_snat(d, 0, &ip));
+        assert_int_equal(dp_router_routes(d, 0, NULL, 0), 1);
+        assert_int_equal(dp_router_fips(d, 0, fi, 4), 1);
+    }
+
+    /* The second dp is full: the first takes the FIP back. */
+    assert_err("{\"op\":\"fip_add\"," R1 ",\"floating_ip\":\"203.0.113.51\","
+               "\"fixed_ip\":\"10.0.0.11\"}", "Unavailable");
+    assert_int_equal(dp_router_fips(dp, 0, fi, 4), 1);
+    assert_int_equal(dp_router_fips(dp2, 0, fi, 4), 1);
+
+    assert_ok("{\"op\":\"counters\"}");
+    yajl_val w = get(reply, "workers", NULL, NULL);
+    assert_true(YAJL_IS_ARRAY(w));
+    assert_int_equal(w->u.array.len, 2);
+    const char *p_lcore[] = { "lcore", NULL };
+    assert_int_equal(YAJL_GET_INTEGER(yajl_tree_get(w->u.array.values[1],
+                                                    p_lcore,
+                                                    yajl_t_number)), 5);
+    assert_true(YAJL_IS_INTEGER(get(reply, "global", "handoff_dropped",
+                                    NULL)));
+
+    assert_ok("{\"op\":\"router_del\"," R1 "}");
+    assert_int_equal(dp_router_stats_get(dp, 0, &rs), ENOENT);
+    assert_int_equal(dp_router_stats_get(dp2, 0, &rs), ENOENT);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -813,6 +899,8 @@ main(int argc, char **argv)
         T(test_router_del_cascades),
         T(test_config_reaches_packet_path),
         T(test_bad_input),
+        cmocka_unit_test_setup_teardown(test_workers_share_config,
+                                        setup_workers, teardown_workers),
 #undef T
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);

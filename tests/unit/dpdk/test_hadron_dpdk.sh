@@ -2,18 +2,23 @@
 # tests/unit/dpdk/test_hadron_dpdk.sh: the real hadron-dpdk process with
 # TAP ports, driven over its control socket.
 #
-#   test_hadron_dpdk.sh HADRON_DPDK_BINARY
+#   test_hadron_dpdk.sh HADRON_DPDK_BINARY [WORKERS]
 #
 # Starts hadron-dpdk in a private network namespace, creates a router with
 # an internal and an external TAP port, moves the TAP interfaces into a
 # "host" and an "outside" namespace, and checks with ping and TCP what a
 # user would: the router answers ping, a floating IP and SNAT reach the
 # outside, TTL 1 gets "time exceeded", counters move, ports and router go
-# away, and SIGTERM ends the process with status 0.  Needs root, ip
+# away, and SIGTERM ends the process with status 0.  With WORKERS > 1
+# (default 1) it runs that many worker lcores, and also checks that the
+# TAP spread 64 UDP flows over the workers' queues, that every flow got
+# its replies from one SNAT port of its own, and that each worker counted
+# frames.  Needs root, ip
 # netns, ping and python3; exits 77 (skipped) without them.
 set -u
 
-BIN=${1:?usage: $0 HADRON_DPDK_BINARY}
+BIN=${1:?usage: $0 HADRON_DPDK_BINARY [WORKERS]}
+WORKERS=${2:-1}
 [ "$(id -u)" = 0 ] || { echo "SKIP: needs root"; exit 77; }
 for tool in ip ping python3; do
     command -v $tool >/dev/null || { echo "SKIP: needs $tool"; exit 77; }
@@ -63,12 +68,78 @@ EOF
     [ $? = 0 ] || fail "$req"
 }
 
+# With several workers: 64 UDP flows from the host through SNAT.  The
+# kernel spreads them over the TAP's queues by flow hash, and the replies
+# come back on the external TAP hashed differently; each must reach the
+# router's owner lcore and its one session.  The server echoes the source
+# it saw: each flow must keep one SNAT port, and no two flows share one.
+many_flows() {
+    ip netns exec $NS_OUT python3 - <<'EOF' &
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.7", 9998))
+s.settimeout(5)
+try:
+    while True:
+        data, addr = s.recvfrom(100)
+        s.sendto(("%s:%d" % addr).encode(), addr)
+except socket.timeout:
+    pass
+EOF
+    local server=$!
+    sleep 0.5
+    ip netns exec $NS_HOST python3 - <<'EOF' || fail "64 flows through SNAT with $WORKERS workers"
+import socket, sys
+socks = []
+for i in range(64):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("10.0.0.10", 20000 + i))
+    s.settimeout(2)
+    socks.append(s)
+seen = {}
+for rnd in range(3):
+    for i, s in enumerate(socks):
+        s.sendto(b"x", ("198.51.100.7", 9998))
+        try:
+            src = s.recv(100).decode()
+        except socket.timeout:
+            print("flow %d: no reply in round %d" % (i, rnd))
+            sys.exit(1)
+        ip, port = src.split(":")
+        assert ip == "203.0.113.2", src
+        if seen.setdefault(i, port) != port:
+            print("flow %d: SNAT port %s, then %s" % (i, seen[i], port))
+            sys.exit(1)
+if len(set(seen.values())) != 64:
+    print("flows share SNAT ports: %s" % seen)
+    sys.exit(1)
+EOF
+    kill $server 2>/dev/null
+    wait $server 2>/dev/null
+    local counters
+    counters=$(ctl true '{"op":"counters"}')
+    python3 - "$counters" "$WORKERS" <<'EOF' || fail "per-worker counters: $counters"
+import json, sys
+c = json.loads(sys.argv[1])
+w = c["workers"]
+assert len(w) == int(sys.argv[2]), w
+for k in w:
+    assert k["dev_rx_packets"] > 0, ("a worker received nothing", k)
+# r1 is owned by one worker: what the others received went to it.
+assert sum(k["handoff_out"] for k in w) > 0, w
+assert sum(k["handoff_in"] for k in w) == sum(k["handoff_out"] for k in w)
+assert sum(k["handoff_dropped"] for k in w) == 0, w
+assert c["global"]["dev_rx_packets"] == sum(k["dev_rx_packets"] for k in w)
+assert c["routers"]["r1"]["flows_active"] == 65, c["routers"]["r1"]
+EOF
+}
+
 for ns in $NS_DP $NS_HOST $NS_OUT; do
     ip netns add $ns || { echo "SKIP: cannot create namespaces"; exit 77; }
 done
 
-ip netns exec $NS_DP "$BIN" --socket "$SOCK" --log "$LOG" -- \
-    -l 0 --no-huge -m 256 --no-pci --file-prefix $TAG --log-level=crit &
+ip netns exec $NS_DP "$BIN" --socket "$SOCK" --log "$LOG" \
+    --workers "$WORKERS" -- -l "0-$((WORKERS - 1))" --no-huge -m 256 --no-pci --file-prefix $TAG --log-level=crit &
 PID=$!
 for _ in $(seq 100); do [ -S "$SOCK" ] && break; sleep 0.1; done
 [ -S "$SOCK" ] || { fail "no control socket"; cat "$LOG"; exit 1; }
@@ -124,15 +195,18 @@ ctl true '{"op":"fip_del","router":"r1","floating_ip":"203.0.113.50"}'
 [ "$(seen)" = 203.0.113.2 ] || fail "SNAT as source"
 wait $SERVER
 
+[ "$WORKERS" -gt 1 ] && many_flows
+
 ip netns exec $NS_HOST ping -c 1 -W 2 -t 1 198.51.100.7 2>&1 \
     | grep -q "Time to live exceeded" || fail "TTL exceeded"
 
 COUNTERS=$(ctl true '{"op":"counters","router":"r1"}')
-python3 - "$COUNTERS" <<'EOF' || fail "counters: $COUNTERS"
+python3 - "$COUNTERS" "$WORKERS" <<'EOF' || fail "counters: $COUNTERS"
 import json, sys
 r = json.loads(sys.argv[1])["routers"]["r1"]
 assert r["echo_replies"] >= 2 and r["snat_out"] >= 1 and r["fip_out"] >= 1
-assert r["icmp_ttl_exceeded"] == 1 and r["flows_active"] == 1
+assert r["icmp_ttl_exceeded"] == 1
+assert r["flows_active"] == (1 if int(sys.argv[2]) == 1 else 65), r
 EOF
 
 # A hundred routers, each with a gateway port on an external bridge and an
