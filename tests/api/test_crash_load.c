@@ -417,23 +417,6 @@ print_not_active(struct db *db)
 }
 
 static void
-wait_journal(struct apitest_server *srv)
-{
-    for (int i = 0; i < 600; i++) {
-        struct apitest_resp *r = api_get(
-            srv, "/v2.0/journal_entries?state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        topo_sleep_ms(50);
-    }
-    fail_msg("the journal did not converge in 30 s");
-}
-
-static void
 test_crash_load(void **state)
 {
     (void) state;
@@ -497,7 +480,7 @@ test_crash_load(void **state)
             fail_msg("%d unclean answers, first: %s", sh.unclean,
                      sh.unclean_msg);
         }
-        wait_journal(srv);
+        topo_wait_journal_idle(srv);
         lost += check_objects(&sh, srv);
         char label[32];
         snprintf(label, sizeof label, "round %d", round);

@@ -488,23 +488,6 @@ check_objects(struct shared *sh, struct apitest_server *srv)
 }
 
 static void
-wait_journal(struct apitest_server *srv)
-{
-    for (int i = 0; i < 600; i++) {
-        struct apitest_resp *r = api_get(
-            srv, "/v2.0/journal_entries?state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        topo_sleep_ms(50);
-    }
-    fail_msg("the journal did not converge in 30 s");
-}
-
-static void
 test_db_outage(void **state)
 {
     (void) state;
@@ -578,7 +561,7 @@ test_db_outage(void **state)
                  sh.unclean_msg);
     }
 
-    wait_journal(srv);
+    topo_wait_journal_idle(srv);
     long lost = check_objects(&sh, srv);
     struct db *db;
     char err[256];

@@ -32,6 +32,7 @@
 
 #include "core/util.h"
 #include "tests/lib/apitest.h"
+#include "tests/lib/topo.h"
 
 extern char **environ;
 
@@ -94,24 +95,6 @@ wait_router_status(struct apitest_server *srv, const char *id,
         sleep_ms(10);
     }
     fail_msg("router %s stayed %s, not %s", id, last, status);
-}
-
-/* Waits until no journal entry is pending or processing. */
-static void
-wait_idle(struct apitest_server *srv)
-{
-    for (int i = 0; i < 3000; i++) {
-        struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
-                                         "state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        sleep_ms(10);
-    }
-    fail_msg("the journal did not drain");
 }
 
 /* The journal entries of 'resource_id' (all states), as the admin sees
@@ -208,7 +191,7 @@ test_fail_first_converges(void **state)
 
     /* Later changes go straight through. */
     rename_router(srv, id, "steady");
-    wait_idle(srv);
+    topo_wait_journal_idle(srv);
     wait_router_status(srv, id, "ACTIVE");
     char *log = apitest_read_log(srv);
     assert_non_null(strstr(log, "noop: injected failure (fail_first), 0 "
@@ -242,7 +225,7 @@ test_failure_then_operator_retry(void **state)
     }
     rename_router(srv, id, "doomed-2");
     wait_router_status(srv, id, "ERROR");
-    wait_idle(srv);
+    topo_wait_journal_idle(srv);
 
     struct apitest_resp *r = entries_of(srv, "?state=failed");
     assert_int_equal(jlen(r->json, "journal_entries"), 1);
@@ -399,7 +382,7 @@ test_kill9_replays_everything(void **state)
     if (!srv) {
         fail_msg("restart failed: %s", output);
     }
-    wait_idle(srv);
+    topo_wait_journal_idle(srv);
     for (int i = 0; i < ROUTERS; i++) {
         wait_router_status(srv, ids[i], "ACTIVE");
     }
@@ -471,7 +454,7 @@ test_admin_view(void **state)
     char *a = create_router(srv, "va");
     char *b = create_router(srv, "vb");
     rename_router(srv, a, "va2");
-    wait_idle(srv);
+    topo_wait_journal_idle(srv);
 
     struct apitest_resp *r = entries_of(srv, "");
     assert_int_equal(jlen(r->json, "journal_entries"), 3);

@@ -37,7 +37,9 @@
 
 extern char **environ;
 
-#define TIMEOUT_S 5             /* [keystone_authtoken] http_connect_timeout */
+#define TIMEOUT_S 10            /* [keystone_authtoken] http_connect_timeout:
+                                 * Keystone serves one request at a time;
+                                 * CI runs two tests at once on 2 cores */
 
 static char ks_dir[] = "/tmp/hadron-keystone-XXXXXX";
 static int ks_port;

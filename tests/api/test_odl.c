@@ -55,6 +55,7 @@
 
 #include "core/util.h"
 #include "tests/lib/apitest.h"
+#include "tests/lib/topo.h"
 
 extern char **environ;
 
@@ -681,26 +682,6 @@ delete_res(struct env *env, const char *plural, const char *id)
     free(path);
 }
 
-/* Waits until no journal row is pending or processing. */
-static void
-wait_idle(struct apitest_server *srv, int timeout_ms)
-{
-    int64_t deadline = now_ms() + timeout_ms;
-
-    while (now_ms() < deadline) {
-        struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
-                                         "state=pending&state=processing");
-        assert_status(r, 200);
-        size_t n = jlen(r->json, "journal_entries");
-        apitest_resp_free(r);
-        if (!n) {
-            return;
-        }
-        sleep_ms(20);
-    }
-    fail_msg("the journal did not drain within %d ms", timeout_ms);
-}
-
 /* ---- Comparing the controller with the database ---- */
 
 static void
@@ -1105,7 +1086,7 @@ wait_converged(struct env *env, int timeout_ms)
     int64_t deadline = now_ms() + timeout_ms;
     char *want = NULL, *got = NULL;
 
-    wait_idle(env->srv, timeout_ms);
+    topo_wait_journal_idle_within(env->srv, timeout_ms);
     do {
         free(want);
         free(got);

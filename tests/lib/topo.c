@@ -248,9 +248,9 @@ topo_wait_status(struct apitest_server *srv, const char *singular,
 }
 
 void
-topo_wait_journal_idle(struct apitest_server *srv)
+topo_wait_journal_idle_within(struct apitest_server *srv, int timeout_ms)
 {
-    for (int i = 0; i < 3000; i++) {
+    for (int waited = 0; waited <= timeout_ms; waited += 10) {
         struct apitest_resp *r = api_get(srv, "/v2.0/journal_entries?"
                                          "state=pending&state=processing");
         assert_status(r, 200);
@@ -261,7 +261,13 @@ topo_wait_journal_idle(struct apitest_server *srv)
         }
         topo_sleep_ms(10);
     }
-    fail_msg("the journal did not drain");
+    fail_msg("the journal did not drain within %d ms", timeout_ms);
+}
+
+void
+topo_wait_journal_idle(struct apitest_server *srv)
+{
+    topo_wait_journal_idle_within(srv, 30000);
 }
 
 char *

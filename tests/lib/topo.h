@@ -92,8 +92,10 @@ void topo_l3_free(struct topo_l3 *t);
 void topo_wait_status(struct apitest_server *, const char *singular,
                       const char *id, const char *status);
 
-/* Waits until no journal row is pending or processing (30 s at most). */
+/* Waits until no journal row is pending or processing (30 s at most;
+ * 'timeout_ms' with the _within variant), else fails the test. */
 void topo_wait_journal_idle(struct apitest_server *);
+void topo_wait_journal_idle_within(struct apitest_server *, int timeout_ms);
 
 /* The journal rows of provider 'driver' for floating IP 'id', as
  * "operation:router_id" lines in commit order (malloc'd; "" for none). */

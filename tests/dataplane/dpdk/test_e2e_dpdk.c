@@ -403,36 +403,6 @@ server_config(void)
         host, vni_base, vni_base + 99, phys, dp_sock, host);
 }
 
-static void
-remove_bridge_of(const char *network_id)
-{
-    char br[NETNS_IFNAME_LEN], err[NETNS_ERR_LEN];
-
-    if (network_id) {
-        netns_bridge_name(network_id, br);
-        netns_bridge_remove(br, true, err, sizeof err);
-    }
-}
-
-static void
-remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    struct dirent *de;
-
-    while (d && (de = readdir(d))) {
-        if (de->d_name[0] != '.') {
-            char path[512];
-            snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-            unlink(path);
-        }
-    }
-    if (d) {
-        closedir(d);
-    }
-    rmdir(dir);
-}
-
 /* Removes everything of ours (idempotent). */
 static void
 cleanup(void)
@@ -453,12 +423,12 @@ cleanup(void)
         }
     }
     for (int i = 0; i < N_NETS; i++) {
-        remove_bridge_of(net[i]);
+        e2e_remove_bridge_of(net[i]);
     }
-    remove_bridge_of(ext_net);
+    e2e_remove_bridge_of(ext_net);
     e2e_outside_destroy(ns_out, phys);
     snprintf(dir, sizeof dir, "/run/hadron/netns/%s", host);
-    remove_dir(dir);
+    e2e_remove_dir(dir);
     e2e_run(NULL, 0, "rm -rf /var/run/dpdk/%s", dp_prefix);
     netns_wait_idle();
 }

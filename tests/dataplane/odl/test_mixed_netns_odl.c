@@ -218,17 +218,6 @@ server_config(void)
 }
 
 static void
-remove_bridge_of(const char *network_id)
-{
-    char br[NETNS_IFNAME_LEN], err[NETNS_ERR_LEN];
-
-    if (network_id) {
-        netns_bridge_name(network_id, br);
-        netns_bridge_remove(br, true, err, sizeof err);
-    }
-}
-
-static void
 remove_state_dir(void)
 {
     DIR *d = opendir(state_dir);
@@ -272,9 +261,9 @@ cleanup_kernel(void)
     }
     netns_routers_destroy(ids, n, err, sizeof err);
     for (int i = 0; i < 2; i++) {
-        remove_bridge_of(net[i]);
+        e2e_remove_bridge_of(net[i]);
     }
-    remove_bridge_of(ext_net);
+    e2e_remove_bridge_of(ext_net);
     e2e_outside_destroy(ns_out, phys);
     remove_state_dir();
     netns_wait_idle();
