@@ -65,6 +65,8 @@ struct attempt {
     UT_hash_handle hh;
 };
 
+struct candidates;
+
 struct odl {
     struct odl_client *client;
     int timeout_ms;
@@ -76,6 +78,11 @@ struct odl {
      * document said "journaled"): they are not collected after L3
      * removals, the L2 entries remove them. */
     bool journaled;
+    /* What a collect() could not finish (the controller failed it, so
+     * the entry is retried): collected first thing after the next
+     * entry, because a retried delete finds its object already gone and
+     * no longer knows what it left without referrers. */
+    struct candidates *leftover;
 };
 
 /* ---- Options ---- */
@@ -104,6 +111,7 @@ parse_seconds(const char *value, int *ms)
 }
 
 static void odl_destroy(void *state);
+static void leftover_clear(struct odl *o);
 
 static int
 odl_init(const struct hadron_l3_config *cfg, void **state, char *err,
@@ -214,6 +222,7 @@ odl_destroy(void *state)
     }
     known_clear(o);
     attempts_clear(o);
+    leftover_clear(o);
     odl_client_destroy(o->client);
     free(o);
 }
@@ -957,6 +966,32 @@ candidates_destroy(struct candidates *c)
     idset_destroy(&c->networks);
 }
 
+/* Adds every id of 'from' to 'to'. */
+static void
+candidates_merge(struct candidates *to, const struct candidates *from)
+{
+    for (size_t i = 0; i < from->ports.n; i++) {
+        idset_add(&to->ports, from->ports.ids[i]);
+    }
+    for (size_t i = 0; i < from->subnets.n; i++) {
+        idset_add(&to->subnets, from->subnets.ids[i]);
+    }
+    for (size_t i = 0; i < from->networks.n; i++) {
+        idset_add(&to->networks, from->networks.ids[i]);
+    }
+}
+
+/* Forgets the driver's leftover candidates. */
+static void
+leftover_clear(struct odl *o)
+{
+    if (o->leftover) {
+        candidates_destroy(o->leftover);
+        free(o->leftover);
+        o->leftover = NULL;
+    }
+}
+
 /* Adds port 'port' (a controller or document object)'s network and
  * subnets to 'c'. */
 static void
@@ -1001,6 +1036,10 @@ collect(struct run *r, struct candidates *c)
     struct idset gone_ports = { NULL, 0 }, gone_subnets = { NULL, 0 };
     bool ok = true;
 
+    if (r->o->leftover) {
+        candidates_merge(c, r->o->leftover);
+        leftover_clear(r->o);
+    }
     if (r->o->journaled || (!c->ports.n && !c->subnets.n
                              && !c->networks.n)) {
         return true;
@@ -1091,6 +1130,10 @@ collect(struct run *r, struct candidates *c)
     }
     idset_destroy(&gone_ports);
     idset_destroy(&gone_subnets);
+    if (!ok) {
+        r->o->leftover = xzalloc(sizeof *r->o->leftover);
+        candidates_merge(r->o->leftover, c);
+    }
     return ok;
 }
 
@@ -1556,6 +1599,11 @@ odl_apply(void *state, const struct hadron_l3_entry *e, char *msg,
         } else {
             apply_entry(&r, e, data, now);
         }
+    }
+    if (r.result == HADRON_L3_OK && o->leftover) {
+        struct candidates none = { { NULL, 0 }, { NULL, 0 }, { NULL, 0 } };
+        collect(&r, &none);
+        candidates_destroy(&none);
     }
     yajl_tree_free(data);
     yajl_tree_free(now);

@@ -127,6 +127,7 @@ enum peer_mode {
     MODE_FAIL503,               /* answer every Northbound request 503 */
     MODE_STALL,                 /* hold every Northbound answer stall_ms */
     MODE_FAIL500,               /* answer every Northbound request 500 */
+    MODE_FAIL503_LISTS,         /* answer GETs of collections 503 */
 };
 
 static const char *const mode_names[] = {
@@ -134,6 +135,7 @@ static const char *const mode_names[] = {
     [MODE_FAIL503] = "fail503",
     [MODE_STALL] = "stall",
     [MODE_FAIL500] = "fail500",
+    [MODE_FAIL503_LISTS] = "fail503_lists",
 };
 
 struct peer;
@@ -1047,7 +1049,11 @@ nb_handle(struct peer *peer, htp_method method, const char *path,
     }
 
     if (n == 1) {
-        if (method == htp_method_GET) {
+        if (method == htp_method_GET && peer->mode == MODE_FAIL503_LISTS) {
+            reply_error(r, 503, "ServiceUnavailable",
+                        "CRUD Interface Service Unavailable (peer in "
+                        "fail503_lists mode)");
+        } else if (method == htp_method_GET) {
             nb_list(peer, t, r);
         } else if (method == htp_method_POST) {
             nb_create(peer, t, body, r);
