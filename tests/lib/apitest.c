@@ -2,6 +2,8 @@
 #include "tests/lib/apitest.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -117,6 +119,49 @@ remove_files(const struct apitest_server *srv)
     unlink(srv->log_path);
     unlink(srv->stderr_path);
     rmdir(srv->dir);
+}
+
+/* A test that fails half-way leaves its servers running (cmocka jumps out
+ * of the test body before it stops them).  At exit, every child of this
+ * process still alive (servers, controller peers) is killed, so that none
+ * outlives its test holding a port, a database or an inherited lock. */
+static void
+kill_children(void)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *de;
+
+    while (d && (de = readdir(d))) {
+        if (!isdigit((unsigned char) de->d_name[0])) {
+            continue;
+        }
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
+        FILE *f = fopen(path, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) {
+            fclose(f);
+        }
+        buf[n] = '\0';
+        /* "pid (comm) state ppid ...": comm may hold anything but ')'
+         * at its end. */
+        const char *rp = strrchr(buf, ')');
+        char state;
+        int ppid;
+        if (rp && sscanf(rp + 1, " %c %d", &state, &ppid) == 2
+            && ppid == getpid()) {
+            kill(atoi(de->d_name), SIGKILL);
+        }
+    }
+    if (d) {
+        closedir(d);
+    }
+}
+
+static void __attribute__((constructor))
+apitest_init(void)
+{
+    atexit(kill_children);
 }
 
 struct apitest_server *
