@@ -135,7 +135,7 @@ kill_children(void)
         if (!isdigit((unsigned char) de->d_name[0])) {
             continue;
         }
-        char path[64], buf[512];
+        char path[sizeof de->d_name + 16], buf[512];
         snprintf(path, sizeof path, "/proc/%s/stat", de->d_name);
         FILE *f = fopen(path, "r");
         size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
