@@ -770,7 +770,8 @@ handle_delete(struct api_request *req, const struct resource_def *def)
 static struct neutron_error *
 check_tag(const char *tag)
 {
-    if (!*tag || strlen(tag) > MAX_TAG_LEN || strchr(tag, ',')) {
+    /* Neutron's tagging extension: at most MAX_TAG_LEN characters. */
+    if (!*tag || utf8_length(tag) > MAX_TAG_LEN || strchr(tag, ',')) {
         return neutron_error_create(NE_BAD_REQUEST, "InvalidInput",
                                     "Invalid input for operation: '%.300s' "
                                     "is not a valid tag.", tag);

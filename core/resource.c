@@ -146,20 +146,6 @@ value_is_set(const struct value *v)
     return v->kind != VALUE_UNSET;
 }
 
-/* The number of characters of the UTF-8 text 's' (its bytes other than
- * continuation bytes): Neutron's lengths count characters, as Python's
- * len() of a str. */
-static int64_t
-utf8_length(const char *s)
-{
-    int64_t n = 0;
-
-    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
-        n += (*p & 0xc0) != 0x80;
-    }
-    return n;
-}
-
 /* "Invalid input for operation: ..." as neutron-lib's InvalidInput. */
 static struct neutron_error *invalid_input(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));

@@ -189,3 +189,14 @@ time_monotonic_usec(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t) ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
+
+int64_t
+utf8_length(const char *s)
+{
+    int64_t n = 0;
+
+    for (const unsigned char *p = (const unsigned char *) s; *p; p++) {
+        n += (*p & 0xc0) != 0x80;
+    }
+    return n;
+}

@@ -31,6 +31,11 @@ bool str_ends_with(const char *s, const char *suffix);
 /* Parses a whole decimal integer in [min, max].  Returns true on success. */
 bool str_to_int64(const char *s, int64_t min, int64_t max, int64_t *out);
 
+/* The number of characters of the UTF-8 text 's' (its bytes other than
+ * continuation bytes): Neutron's lengths count characters, as Python's
+ * len() of a str. */
+int64_t utf8_length(const char *s);
+
 /* Parses "true"/"false"/"1"/"0"/"yes"/"no"/"on"/"off" (any case). */
 bool str_to_bool(const char *s, bool *out);
 

@@ -475,6 +475,25 @@ test_tags(void **state)
     r = api_call(srv, "PUT", path, P2, "{\"tags\": [\"x\"]}");
     assert_neutron_error(r, 404, "NetworkNotFound");
     apitest_resp_free(r);
+
+    /* At most 255 characters, as Neutron's tagging extension: 255 two-byte
+     * characters (510 bytes) are one tag; one more is refused. */
+    char tag[2 * 256 + 1] = "";
+    for (int i = 0; i < 255; i++) {
+        strcat(tag, "\xc3\xa9");
+    }
+    char *body = xasprintf("{\"tags\": [\"%s\"]}", tag);
+    r = api_call(srv, "PUT", path, P1, body);
+    assert_status(r, 200);
+    assert_string_equal(jstr(r->json, "tags/0"), tag);
+    apitest_resp_free(r);
+    free(body);
+    strcat(tag, "\xc3\xa9");
+    body = xasprintf("{\"tags\": [\"%s\"]}", tag);
+    r = api_call(srv, "PUT", path, P1, body);
+    assert_neutron_error(r, 400, "InvalidInput");
+    apitest_resp_free(r);
+    free(body);
     free(a);
     free(b);
 }
