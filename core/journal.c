@@ -313,6 +313,7 @@ sql_seq_list(struct sql_buf *b, const struct claimed *c, size_t n)
         sql_add(b, i ? ", ?" : "?");
         sql_param_int(b, c[i].seq);
     }
+    sql_in_pad(b, n);
     sql_add(b, ")");
 }
 
@@ -708,6 +709,7 @@ record_completed(struct dispatcher *d, const struct claimed *c, size_t n,
             sql_param_int(&b, c[i].seq);
         }
     }
+    sql_in_pad(&b, n_ok);
     sql_add(&b, ")");
     rc = n_ok ? run_sql_buf(d->db, &b) : DB_OK;
     sql_destroy(&b);

@@ -346,6 +346,7 @@ fip_expand(struct db *db, struct res_obj **objs, size_t n)
             sql_add(&b, i > start ? ", ?" : "?");
             sql_param(&b, fstr(assoc[i], F_PORT_ID));
         }
+        sql_in_pad(&b, end - start);
         sql_add(&b, ")");
         struct db_stmt *stmt = sql_prepare(db, &b);
         sql_destroy(&b);

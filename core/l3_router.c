@@ -1843,6 +1843,7 @@ router_expand(struct db *db, struct res_obj **objs, size_t n)
                 sql_add(&b, i > start ? ", ?" : "?");
                 sql_param(&b, str_attr(sorted[i], R_ID));
             }
+            sql_in_pad(&b, end - start);
             sql_add(&b, q == 0 ? ") ORDER BY r.id, a.ip_address"
                                : ") ORDER BY router_id, destination, "
                                  "nexthop");

@@ -111,6 +111,38 @@ sql_param_value(struct sql_buf *b, const struct value *v)
     }
 }
 
+/* 1-4 values as they are, then the next power of two. */
+static size_t
+in_list_bucket(size_t n)
+{
+    size_t bucket = 8;
+
+    if (n <= 4) {
+        return n;
+    }
+    while (bucket < n) {
+        bucket *= 2;
+    }
+    return bucket;
+}
+
+void
+sql_in_pad(struct sql_buf *b, size_t n)
+{
+    if (!n || n > b->n_params) {
+        return;
+    }
+    struct sql_param last = b->params[b->n_params - 1];
+    for (size_t i = n; i < in_list_bucket(n); i++) {
+        sql_add(b, ", ?");
+        if (last.is_int) {
+            sql_param_int(b, last.i);
+        } else {
+            sql_param(b, last.text);
+        }
+    }
+}
+
 void
 sql_param_list(struct sql_buf *b, char *const *values, size_t n)
 {
@@ -118,6 +150,7 @@ sql_param_list(struct sql_buf *b, char *const *values, size_t n)
         sql_add(b, i ? ", ?" : "?");
         sql_param(b, values[i]);
     }
+    sql_in_pad(b, n);
 }
 
 struct db_stmt *
@@ -385,6 +418,7 @@ add_filters(struct sql_buf *b, const struct resource_def *def,
             }
             value_clear(&v);
         }
+        sql_in_pad(b, f->n_values);
         sql_add(b, ")");
     }
     return NULL;
@@ -835,6 +869,7 @@ store_tags_load(struct db *db, struct res_obj **objs, size_t n)
             bufs[i - start] = xstrdup("[");
             lens[i - start] = 1;
         }
+        sql_in_pad(&b, end - start);
         sql_add(&b, ") ORDER BY resource_id, tag");
         struct db_stmt *stmt = sql_prepare(db, &b);
         sql_destroy(&b);

@@ -41,8 +41,15 @@ void sql_param(struct sql_buf *, const char *value);     /* copied */
 void sql_param_int(struct sql_buf *, int64_t);
 /* Binds 'v' as stored in a column of 'type' (bools as 0/1). */
 void sql_param_value(struct sql_buf *, const struct value *v);
-/* Appends "?, ?, ?" for 'n' values and binds them. */
+/* Appends "?, ?, ?" for 'n' values of an IN list and binds them (padded
+ * as sql_in_pad() does). */
 void sql_param_list(struct sql_buf *, char *const *values, size_t n);
+/* Pads the IN list whose 'n' values were just appended and bound, with
+ * copies of the last value, to 1-4 values or the next power of two.  The
+ * statement caches (db/db.c, and MariaDB's server-side statements) key on
+ * the SQL text: unpadded, every list length was a statement of its own,
+ * and the caches kept growing over a soak. */
+void sql_in_pad(struct sql_buf *, size_t n);
 /* Prepares and binds; NULL on failure (see db_errmsg()). */
 struct db_stmt *sql_prepare(struct db *, const struct sql_buf *);
 

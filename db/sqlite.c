@@ -131,6 +131,9 @@ sqlite_open(const char *path, struct db **dbp, char *errbuf,
     static const char *const pragmas[] = {
         "PRAGMA foreign_keys = ON",
         "PRAGMA synchronous = NORMAL",
+        /* A WAL that once grew is cut back to 64 MiB when it starts over
+         * (otherwise SQLite keeps the file at its largest). */
+        "PRAGMA journal_size_limit = 67108864",
     };
     struct sqlite_db *sdb = xzalloc(sizeof *sdb);
     char *journal_mode = NULL;

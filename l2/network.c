@@ -482,6 +482,7 @@ load_children(struct db *db, const char *const *ids, size_t n, bool subnets,
                 sql_add(&b, i > start ? ", ?" : "?");
                 sql_param(&b, ids[i]);
             }
+            sql_in_pad(&b, end - start);
             sql_add(&b, q == 0 ? ") ORDER BY network_id, segment_index"
                                : ") ORDER BY network_id, id");
             struct db_stmt *stmt = sql_prepare(db, &b);
@@ -604,6 +605,7 @@ network_filter_sql(const struct attr_def *a, char *const *values,
             sql_param(sql, values[i]);
         }
     }
+    sql_in_pad(sql, n_values);
     sql_add(sql, "))");
     return true;
 }

@@ -674,6 +674,7 @@ load_children(struct db *db, struct res_obj **objs, size_t n,
             sql_add(&b, i > start ? ", ?" : "?");
             sql_param(&b, str_attr(sorted[i], P_ID));
         }
+        sql_in_pad(&b, end - start);
         sql_addf(&b, ") ORDER BY port_id, %s, %s", ct->col1, ct->col2);
         struct db_stmt *stmt = sql_prepare(db, &b);
         sql_destroy(&b);
@@ -881,6 +882,9 @@ port_filter_sql(const struct attr_def *attr, char *const *values,
                 free(like.s);
             }
             first = false;
+        }
+        if (k < 2) {
+            sql_in_pad(sql, counts[k]);
         }
         sql_add(sql, ")");
     }

@@ -1764,6 +1764,7 @@ load_children(struct db *db, struct res_obj **objs, size_t start, size_t end,
         sql_add(&b, i > start ? ", ?" : "?");
         sql_param(&b, value_str(&objs[i]->v[A_ID]));
     }
+    sql_in_pad(&b, end - start);
     sql_add(&b, ")");
     sql_add(&b, order);
     stmt = sql_prepare(db, &b);

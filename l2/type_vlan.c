@@ -84,6 +84,7 @@ vlan_sync(struct db *db)
             sql_add(&b, i ? ", ?" : "?");
             sql_param(&b, physnets[i].name);
         }
+        sql_in_pad(&b, n_physnets);
         sql_add(&b, ")");
     }
     stmt = sql_prepare(db, &b);

@@ -18,11 +18,15 @@
  *
  *   bench_memory [--ports N] [--routers N] [--networks N]
  *                [--load-seconds N] [--soak-seconds N] [--sample-seconds N]
- *                [--clients N] */
+ *                [--clients N] [--engine sqlite|mariadb]
+ * Without --engine it runs SQLite, then MariaDB when HADRON_TEST_MYSQL_URL
+ * is set. */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <curl/curl.h>
 
@@ -42,6 +46,7 @@ static long load_seconds = 60;
 static long soak_seconds = 600;
 static long sample_seconds = 30;
 static long n_clients = 32;
+static const char *only_engine;  /* --engine: run this one alone */
 
 /* What the fill made (ids shared read-only by the workers). */
 struct fill {
@@ -341,9 +346,20 @@ run_mix(const struct fill *fill, int port, long seconds, long sample_every,
 struct samples {
     pid_t pid;
     const char *engine;
+    const char *db_path;        /* SQLite: the database file, or NULL */
     long *rss_kb;
     size_t n;
 };
+
+static double
+file_mib(const char *path, const char *suffix)
+{
+    char name[PATH_MAX];
+    struct stat st;
+
+    snprintf(name, sizeof name, "%s%s", path, suffix);
+    return stat(name, &st) ? 0.0 : (double) st.st_size / 1048576.0;
+}
 
 static void
 take_sample(long t, void *aux)
@@ -354,8 +370,13 @@ take_sample(long t, void *aux)
     read_rss(s->pid, &rss, &hwm);
     s->rss_kb = xrealloc(s->rss_kb, (s->n + 1) * sizeof *s->rss_kb);
     s->rss_kb[s->n++] = rss;
-    printf("memory (%s): soak t=%4lds VmRSS %7.1f MiB, VmHWM %7.1f MiB\n",
+    printf("memory (%s): soak t=%4lds VmRSS %7.1f MiB, VmHWM %7.1f MiB",
            s->engine, t, (double) rss / 1024.0, (double) hwm / 1024.0);
+    if (s->db_path) {
+        printf(", database %.1f MiB, WAL %.1f MiB", file_mib(s->db_path, ""),
+               file_mib(s->db_path, "-wal"));
+    }
+    printf("\n");
     fflush(stdout);
 }
 
@@ -373,6 +394,25 @@ take_sample_quiet(long t, void *aux)
         s->rss_kb[0] = rss;
         s->n = 1;
     }
+}
+
+/* Least-squares slope of 'kb' (one sample every 'every' seconds) in MiB
+ * per minute. */
+static double
+slope_mib_per_min(const long *kb, size_t n, long every)
+{
+    double sx = 0, sy = 0, sxx = 0, sxy = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        double x = (double) i * (double) every / 60.0;
+        double y = (double) kb[i] / 1024.0;
+        sx += x;
+        sy += y;
+        sxx += x * x;
+        sxy += x * y;
+    }
+    double d = (double) n * sxx - sx * sx;
+    return n > 1 && d ? ((double) n * sxy - sx * sy) / d : 0.0;
 }
 
 static double
@@ -436,8 +476,11 @@ run_engine(const char *engine)
     bench_client_destroy(&c);
 
     long ops, failures;
-    struct samples s = { srv->pid, engine, NULL, 0 };
-    struct samples peak = { srv->pid, engine, NULL, 0 };
+    const char *sqlite = "sqlite:///";
+    struct samples s = { srv->pid, engine,
+                         strncmp(srv->db_url, sqlite, strlen(sqlite)) ? NULL
+                         : srv->db_url + strlen(sqlite), NULL, 0 };
+    struct samples peak = { srv->pid, engine, NULL, NULL, 0 };
     run_mix(&fill, srv->port, load_seconds, 1, take_sample_quiet, &peak,
             &ops, &failures);
     printf("memory (%s): under load (%ld clients, %ld s, %ld ops, %.0f "
@@ -457,6 +500,11 @@ run_engine(const char *engine)
            "%+.1f MiB (%+.1f%%)\n", engine, soak_seconds, ops,
            (double) ops / (double) soak_seconds, failures, s.n, first, last,
            last - first, first ? 100.0 * (last - first) / first : 0.0);
+    size_t half = s.n / 2;
+    printf("memory (%s): soak trend: %+.3f MiB/min over all samples, "
+           "%+.3f MiB/min over the second half\n", engine,
+           slope_mib_per_min(s.rss_kb, s.n, sample_seconds),
+           slope_mib_per_min(s.rss_kb + half, s.n - half, sample_seconds));
     print_rss(engine, "after the soak", srv->pid);
     fflush(stdout);
 
@@ -500,10 +548,15 @@ main(int argc, char **argv)
             sample_seconds = arg_long(argc, argv, &i);
         } else if (!strcmp(argv[i], "--clients")) {
             n_clients = arg_long(argc, argv, &i);
+        } else if (!strcmp(argv[i], "--engine") && i + 1 < argc
+                   && (!strcmp(argv[i + 1], "sqlite")
+                       || !strcmp(argv[i + 1], "mariadb"))) {
+            only_engine = argv[++i];
         } else {
             fprintf(stderr, "usage: bench_memory [--ports N] [--routers N] "
                     "[--networks N] [--load-seconds N] [--soak-seconds N] "
-                    "[--sample-seconds N] [--clients N]\n");
+                    "[--sample-seconds N] [--clients N] "
+                    "[--engine sqlite|mariadb]\n");
             return 2;
         }
     }
@@ -515,8 +568,17 @@ main(int argc, char **argv)
         return 2;
     }
     curl_global_init(CURL_GLOBAL_ALL);
-    run_engine("sqlite");
-    if (getenv("HADRON_TEST_MYSQL_URL")) {
+    if (only_engine && !strcmp(only_engine, "mariadb")
+        && !getenv("HADRON_TEST_MYSQL_URL")) {
+        fprintf(stderr, "bench_memory: --engine mariadb needs "
+                "HADRON_TEST_MYSQL_URL\n");
+        return 2;
+    }
+    if (!only_engine || !strcmp(only_engine, "sqlite")) {
+        run_engine("sqlite");
+    }
+    if ((!only_engine || !strcmp(only_engine, "mariadb"))
+        && getenv("HADRON_TEST_MYSQL_URL")) {
         run_engine("mariadb");
     }
     curl_global_cleanup();

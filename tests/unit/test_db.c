@@ -15,9 +15,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "core/store.h"
 #include "core/util.h"
 #include "db/db.h"
 #include "tests/lib/testdb.h"
@@ -664,6 +666,77 @@ test_stmt_cache(void **state)
 }
 
 /* A cached statement follows a change of the table under it. */
+/* IN lists (core/store.h): padded with copies of their last value to
+ * 1-4 or a power of two, they select the same rows as unpadded, and 600
+ * lengths make 12 statements instead of 600. */
+static void
+test_in_list_padding(void **state)
+{
+    struct fixture *f = *state;
+    char *texts[16];
+    size_t n_texts = 0;
+
+    create_t(f->db);
+    assert_ok(f->db, db_begin(f->db, true));
+    for (int i = 0; i < 600; i++) {
+        char id[16], name[16];
+        snprintf(id, sizeof id, "%d", i);
+        snprintf(name, sizeof name, "n%d", i);
+        assert_ok(f->db, exec_v(f->db, "INSERT INTO t (id, name) "
+                                "VALUES (?, ?)", id, name, NULL));
+    }
+    assert_ok(f->db, db_commit(f->db));
+
+    for (size_t n = 1; n <= 600; n++) {
+        for (int by_name = 0; by_name < 2; by_name++) {
+            struct sql_buf b;
+            sql_init(&b);
+            sql_add(&b, by_name ? "SELECT COUNT(*), MAX(id) FROM t WHERE "
+                    "name IN (" : "SELECT COUNT(*), MAX(id) FROM t WHERE "
+                    "id IN (");
+            for (size_t i = 0; i < n; i++) {
+                char name[16];
+                sql_add(&b, i ? ", ?" : "?");
+                if (by_name) {
+                    snprintf(name, sizeof name, "n%zu", i);
+                    sql_param(&b, name);
+                } else {
+                    sql_param_int(&b, (int64_t) i);
+                }
+            }
+            sql_in_pad(&b, n);
+            sql_add(&b, ")");
+            size_t want = n <= 4 ? n : n <= 8 ? 8 : n <= 16 ? 16 : n <= 32
+                          ? 32 : n <= 64 ? 64 : n <= 128 ? 128 : n <= 256
+                          ? 256 : n <= 512 ? 512 : 1024;
+            assert_int_equal(b.n_params, want);
+
+            struct db_stmt *stmt = sql_prepare(f->db, &b);
+            assert_non_null(stmt);
+            assert_rc(f->db, db_step(stmt), DB_ROW);
+            assert_int_equal(db_col_int64(stmt, 0), (int64_t) n);
+            assert_int_equal(db_col_int64(stmt, 1), (int64_t) n - 1);
+            db_reset(stmt);
+
+            if (!by_name) {
+                bool seen = false;
+                for (size_t i = 0; i < n_texts && !seen; i++) {
+                    seen = !strcmp(texts[i], b.text);
+                }
+                if (!seen) {
+                    assert_true(n_texts < ARRAY_SIZE(texts));
+                    texts[n_texts++] = xstrdup(b.text);
+                }
+            }
+            sql_destroy(&b);
+        }
+    }
+    assert_int_equal(n_texts, 12);      /* 1, 2, 3, 4, 8 ... 1024 */
+    for (size_t i = 0; i < n_texts; i++) {
+        free(texts[i]);
+    }
+}
+
 static void
 test_schema_change(void **state)
 {
@@ -1086,6 +1159,106 @@ test_sqlite_busy(void **state)
     db_close(b);
 }
 
+/* SQLite: readers that never pause together must not keep the WAL from
+ * starting over.  Three readers keep read transactions open in turns, so
+ * that one always holds a snapshot, while a writer rewrites 4 KB rows
+ * 40,000 times (more than 160 MB of WAL frames).  With only PASSIVE
+ * checkpoints the WAL file took all of it; the background checkpointer
+ * must keep it under the 64 MiB that journal_size_limit cuts it back to. */
+struct wal_reader {
+    const char *url;
+    bool *stop;                 /* atomic */
+    int offset_ms;
+    long reads;
+};
+
+static void *
+wal_reader_main(void *arg)
+{
+    struct wal_reader *r = arg;
+    struct db *db = open_db(r->url);
+
+    sleep_ms(r->offset_ms);
+    while (!__atomic_load_n(r->stop, __ATOMIC_RELAXED)) {
+        if (db_begin(db, false) != DB_OK) {
+            continue;
+        }
+        struct db_stmt *stmt = db_prepare(db, "SELECT COUNT(*) FROM t");
+        if (stmt && db_step(stmt) == DB_ROW) {
+            r->reads++;
+        }
+        db_reset(stmt);
+        sleep_ms(3);            /* the others start theirs meanwhile */
+        db_commit(db);
+    }
+    db_close(db);
+    return NULL;
+}
+
+static long long
+file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) ? 0 : (long long) st.st_size;
+}
+
+static void
+test_sqlite_wal_bounded(void **state)
+{
+    struct fixture *f = *state;
+    enum { READERS = 3, ROWS = 64, WRITES = 40000 };
+    const long long limit = 64ll << 20;
+    struct wal_reader readers[READERS];
+    pthread_t threads[READERS];
+    bool stop = false;
+    char *wal = xasprintf("%s-wal", f->url + strlen("sqlite:///"));
+    char note[4001];
+
+    create_t(f->db);
+    memset(note, 'x', sizeof note - 1);
+    note[sizeof note - 1] = '\0';
+    for (int i = 0; i < ROWS; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%d", i);
+        assert_ok(f->db, exec_v(f->db, "INSERT INTO t (id, name, note) "
+                                "VALUES (?, 'w', ?)", id, note, NULL));
+    }
+    struct db_checkpointer *cp = db_checkpointer_start(f->url, 20);
+    assert_non_null(cp);
+    for (int i = 0; i < READERS; i++) {
+        readers[i] = (struct wal_reader) { .url = f->url, .stop = &stop,
+                                           .offset_ms = i };
+        assert_int_equal(pthread_create(&threads[i], NULL, wal_reader_main,
+                                        &readers[i]), 0);
+    }
+
+    long long largest = 0;
+    for (int i = 0; i < WRITES; i++) {
+        char id[16];
+        snprintf(id, sizeof id, "%d", i % ROWS);
+        note[i % 4000] = (char) ('a' + i % 26);
+        assert_ok(f->db, exec_v(f->db, "UPDATE t SET note = ? WHERE id = ?",
+                                note, id, NULL));
+        if (i % 500 == 0) {
+            long long size = file_size(wal);
+            largest = size > largest ? size : largest;
+        }
+    }
+    __atomic_store_n(&stop, true, __ATOMIC_RELAXED);
+    long reads = 0;
+    for (int i = 0; i < READERS; i++) {
+        pthread_join(threads[i], NULL);
+        reads += readers[i].reads;
+    }
+    db_checkpointer_stop(cp);
+    print_message("wal: %d writes under %ld reads, largest WAL %.1f MiB\n",
+                  WRITES, reads, (double) largest / 1048576.0);
+    assert_true(reads > 0);
+    assert_true(largest > 0);
+    assert_true(largest <= limit);
+    free(wal);
+}
+
 /* MariaDB: two transactions lock two rows in opposite orders; InnoDB kills
  * one with a deadlock and db_transact() runs it again. */
 struct deadlock_ctx {
@@ -1496,6 +1669,7 @@ main(void)
         TEST(test_long_text),
         TEST(test_int64),
         TEST(test_stmt_cache),
+        TEST(test_in_list_padding),
         TEST(test_schema_change),
         TEST(test_two_statements),
         TEST(test_changes),
@@ -1509,6 +1683,7 @@ main(void)
     };
     static const struct CMUnitTest sqlite_only[] = {
         TEST(test_sqlite_busy),
+        TEST(test_sqlite_wal_bounded),
     };
     static const struct CMUnitTest mariadb_only[] = {
         TEST(test_mariadb_bad_password),
