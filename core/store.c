@@ -245,19 +245,45 @@ first_of_column(const struct resource_def *def, size_t i)
     return true;
 }
 
-static void
-add_select(struct sql_buf *b, const struct resource_def *def)
+/* The position of attribute 'attr' among the columns add_select()
+ * reads. */
+static size_t
+column_position(const struct resource_def *def, int attr)
 {
-    bool first = true;
+    size_t pos = 0;
+
+    for (int i = 0; i < attr; i++) {
+        pos += def->attrs[i].column != NULL;
+    }
+    return pos;
+}
+
+/* "SELECT t.a, t.b ... FROM table t"; 'aliased' names the columns c0, c1
+ * ... (a derived table may not repeat a name, and project_id is read for
+ * tenant_id too). */
+static void
+add_select_columns(struct sql_buf *b, const struct resource_def *def,
+                   bool aliased)
+{
+    size_t n = 0;
 
     sql_add(b, "SELECT ");
     for (size_t i = 0; i < def->n_attrs; i++) {
         if (def->attrs[i].column) {
-            sql_addf(b, "%st.%s", first ? "" : ", ", def->attrs[i].column);
-            first = false;
+            sql_addf(b, "%st.%s", n ? ", " : "", def->attrs[i].column);
+            if (aliased) {
+                sql_addf(b, " AS c%zu", n);
+            }
+            n++;
         }
     }
     sql_addf(b, " FROM %s t", def->table);
+}
+
+static void
+add_select(struct sql_buf *b, const struct resource_def *def)
+{
+    add_select_columns(b, def, false);
 }
 
 /* Reads the current row of 'stmt', selected by add_select(). */
@@ -289,6 +315,19 @@ row_to_obj(const struct resource_def *def, struct db_stmt *stmt)
     return obj;
 }
 
+/* Appends " AND (cond)", each "?" of 'cond' bound to the caller's
+ * project. */
+static void
+add_condition(struct sql_buf *b, const char *cond, const struct op_ctx *ctx)
+{
+    sql_addf(b, " AND (%s)", cond);
+    for (const char *p = cond; *p; p++) {
+        if (*p == '?') {
+            sql_param(b, ctx->auth.project_id);
+        }
+    }
+}
+
 static void
 add_visibility(struct sql_buf *b, const struct resource_def *def,
                const struct op_ctx *ctx)
@@ -296,14 +335,8 @@ add_visibility(struct sql_buf *b, const struct resource_def *def,
     if (!ctx || ctx->auth.is_admin) {
         return;
     }
-    const char *cond = def->visible_sql ? def->visible_sql
-                                        : "t.project_id = ?";
-    sql_addf(b, " AND (%s)", cond);
-    for (const char *p = cond; *p; p++) {
-        if (*p == '?') {
-            sql_param(b, ctx->auth.project_id);
-        }
-    }
+    add_condition(b, def->visible_sql ? def->visible_sql
+                                      : "t.project_id = ?", ctx);
 }
 
 /* Runs 'b' and collects the rows.  Returns NULL or an error. */
@@ -479,13 +512,11 @@ sort_keys(const struct resource_def *def, const struct list_query *q,
     return n;
 }
 
-/* Adds the "after the marker" condition for keyset pagination. */
+/* Loads the row of the marker into '*marker' (a list of one). */
 static struct neutron_error *
-add_marker(struct db *db, struct sql_buf *b, const struct resource_def *def,
-           const struct list_query *q, const struct list_sort *keys,
-           size_t n_keys)
+load_marker(struct db *db, const struct resource_def *def,
+            const struct list_query *q, struct res_list *marker)
 {
-    struct res_list mk = { 0 };
     struct neutron_error *error;
     struct sql_buf mb;
 
@@ -493,32 +524,91 @@ add_marker(struct db *db, struct sql_buf *b, const struct resource_def *def,
     add_select(&mb, def);
     sql_add(&mb, " WHERE t.id = ?");
     sql_param(&mb, q->marker);
-    error = collect_rows(db, def, &mb, &mk);
+    error = collect_rows(db, def, &mb, marker);
     sql_destroy(&mb);
-    if (error) {
-        return error;
+    if (!error && !marker->n) {
+        error = neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
+                                     "Marker %s could not be found.",
+                                     q->marker);
     }
-    if (!mk.n) {
-        res_list_destroy(&mk);
-        return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
-                                    "Marker %s could not be found.",
-                                    q->marker);
-    }
+    return error;
+}
+
+/* Rows after 'marker' in the order of 'keys'. */
+static void
+add_marker(struct sql_buf *b, const struct resource_def *def,
+           const struct list_query *q, const struct list_sort *keys,
+           size_t n_keys, const struct res_obj *marker)
+{
     sql_add(b, " AND (");
     for (size_t i = 0; i < n_keys; i++) {
         sql_add(b, i ? " OR (" : "(");
         for (size_t j = 0; j < i; j++) {
             sql_addf(b, "t.%s = ? AND ", def->attrs[keys[j].attr].column);
-            sql_param_value(b, &mk.objs[0]->v[keys[j].attr]);
+            sql_param_value(b, &marker->v[keys[j].attr]);
         }
         bool desc = keys[i].desc != q->page_reverse;
         sql_addf(b, "t.%s %s ?)", def->attrs[keys[i].attr].column,
                  desc ? "<" : ">");
-        sql_param_value(b, &mk.objs[0]->v[keys[i].attr]);
+        sql_param_value(b, &marker->v[keys[i].attr]);
     }
     sql_add(b, ")");
-    res_list_destroy(&mk);
-    return NULL;
+}
+
+/* " ORDER BY" the 'keys' (columns of alias "t", or the aliases of
+ * add_select_columns()) and the LIMIT of 'q' (one more row, to tell
+ * whether there is more). */
+static void
+add_order_limit(struct sql_buf *b, const struct resource_def *def,
+                const struct list_query *q, const struct list_sort *keys,
+                size_t n_keys, bool aliases)
+{
+    bool reverse = q && q->page_reverse;
+
+    sql_add(b, " ORDER BY ");
+    for (size_t i = 0; i < n_keys; i++) {
+        if (aliases) {
+            sql_addf(b, "%sc%zu", i ? ", " : "",
+                     column_position(def, keys[i].attr));
+        } else {
+            sql_addf(b, "%st.%s", i ? ", " : "",
+                     def->attrs[keys[i].attr].column);
+        }
+        sql_addf(b, " %s", keys[i].desc != reverse ? "DESC" : "ASC");
+    }
+    if (q && q->limit) {
+        sql_add(b, " LIMIT ?");
+        sql_param_int(b, q->limit + 1);
+    }
+}
+
+/* One SELECT of a list: the rows of 'def' that meet 'cond' (NULL: the
+ * caller's visibility) and the query's filters, after the marker. */
+static struct neutron_error *
+add_list_select(struct sql_buf *b, const struct resource_def *def,
+                const struct op_ctx *ctx, const char *cond,
+                const struct list_query *q, const struct list_sort *keys,
+                size_t n_keys, const struct res_obj *marker)
+{
+    struct neutron_error *error = NULL;
+
+    add_select_columns(b, def, cond != NULL);
+    sql_add(b, " WHERE 1 = 1");
+    if (cond) {
+        add_condition(b, cond, ctx);
+    } else {
+        add_visibility(b, def, ctx);
+    }
+    if (q) {
+        error = add_filters(b, def, q);
+        if (!error) {
+            add_tag_filters(b, q);
+        }
+        if (!error && marker) {
+            add_marker(b, def, q, keys, n_keys, marker);
+        }
+    }
+    return error;
 }
 
 struct neutron_error *
@@ -528,36 +618,41 @@ store_list(struct db *db, const struct resource_def *def,
 {
     struct list_sort keys[9];
     size_t n_keys = sort_keys(def, q, keys);
+    struct res_list marker = { 0 };
     struct neutron_error *error = NULL;
     struct sql_buf b;
 
     memset(out, 0, sizeof *out);
     sql_init(&b);
-    add_select(&b, def);
-    sql_add(&b, " WHERE 1 = 1");
-    add_visibility(&b, def, ctx);
-    if (q) {
-        error = add_filters(&b, def, q);
-        if (!error) {
-            add_tag_filters(&b, q);
-        }
-        if (!error && q->marker) {
-            error = add_marker(db, &b, def, q, keys, n_keys);
+    if (q && q->marker) {
+        error = load_marker(db, def, q, &marker);
+        if (error) {
+            goto out;
         }
     }
-    if (error) {
-        goto out;
-    }
-    bool reverse = q && q->page_reverse;
-    sql_add(&b, " ORDER BY ");
-    for (size_t i = 0; i < n_keys; i++) {
-        sql_addf(&b, "%st.%s %s", i ? ", " : "",
-                 def->attrs[keys[i].attr].column,
-                 keys[i].desc != reverse ? "DESC" : "ASC");
-    }
-    if (q && q->limit) {
-        sql_add(&b, " LIMIT ?");
-        sql_param_int(&b, q->limit + 1);
+    const struct res_obj *mk = marker.n ? marker.objs[0] : NULL;
+    if (ctx && !ctx->auth.is_admin && def->visible_parts && q && q->limit) {
+        /* A page of what one may see through an OR of conditions: each
+         * part is a page of its own, read in the order of an index, and
+         * the page is the first rows of their union.  With the OR, the
+         * database read and sorted every visible row for every page. */
+        for (size_t i = 0; def->visible_parts[i]; i++) {
+            sql_add(&b, i ? " UNION ALL SELECT * FROM (" : "SELECT * FROM (");
+            error = add_list_select(&b, def, ctx, def->visible_parts[i], q,
+                                    keys, n_keys, mk);
+            if (error) {
+                goto out;
+            }
+            add_order_limit(&b, def, q, keys, n_keys, false);
+            sql_addf(&b, ") u%zu", i);
+        }
+        add_order_limit(&b, def, q, keys, n_keys, true);
+    } else {
+        error = add_list_select(&b, def, ctx, NULL, q, keys, n_keys, mk);
+        if (error) {
+            goto out;
+        }
+        add_order_limit(&b, def, q, keys, n_keys, false);
     }
     error = collect_rows(db, def, &b, out);
     if (error) {
@@ -567,7 +662,7 @@ store_list(struct db *db, const struct resource_def *def,
         res_obj_destroy(out->objs[--out->n]);
         out->more = true;
     }
-    if (reverse) {
+    if (q && q->page_reverse) {
         for (size_t i = 0; i < out->n / 2; i++) {
             struct res_obj *tmp = out->objs[i];
             out->objs[i] = out->objs[out->n - 1 - i];
@@ -576,6 +671,7 @@ store_list(struct db *db, const struct resource_def *def,
     }
     error = expand(db, def, out->objs, out->n);
 out:
+    res_list_destroy(&marker);
     sql_destroy(&b);
     if (error) {
         res_list_destroy(out);

@@ -1064,6 +1064,143 @@ test_two_projects(void **state)
     free(private);
 }
 
+/* Pages of ports as a network's owner: its own ports and other projects'
+ * ports on its networks (projects ordered before and after it), in every
+ * page size and order, with markers and page_reverse, are exactly the
+ * ports it may see, each once, in order.  The server reads such a page as
+ * a union of index ranges (l2_port_def.visible_parts); the expected list
+ * here is the admin's list filtered by Neutron's rule. */
+#define P3 "33333333333333333333333333333333"
+
+struct seen_port {
+    char id[40], name[16], project_id[40], network_id[40];
+};
+
+static int sort_desc_name;
+
+static int
+cmp_seen(const void *a_, const void *b_)
+{
+    const struct seen_port *a = a_, *b = b_;
+    int c = sort_desc_name ? -strcmp(a->name, b->name) : 0;
+    return c ? c : (sort_desc_name ? -1 : 1) * strcmp(a->id, b->id);
+}
+
+/* GET 'path' as 'project' (NULL: admin): the ports into 'out'. */
+static size_t
+list_seen(struct apitest_server *srv, const char *project, const char *path,
+          struct seen_port *out, size_t cap)
+{
+    static const char *const fields[] = {
+        "id", "name", "project_id", "network_id",
+    };
+    struct apitest_resp *r = api_call(srv, "GET", path, project, NULL);
+    assert_status(r, 200);
+    size_t n = jlen(r->json, "ports");
+    assert_true(n <= cap);
+    for (size_t i = 0; i < n; i++) {
+        char *dst[] = { out[i].id, out[i].name, out[i].project_id,
+                        out[i].network_id };
+        size_t size[] = { sizeof out[i].id, sizeof out[i].name,
+                          sizeof out[i].project_id,
+                          sizeof out[i].network_id };
+        for (size_t f = 0; f < ARRAY_SIZE(fields); f++) {
+            char p[40];
+            snprintf(p, sizeof p, "ports/%zu/%s", i, fields[f]);
+            str_copy(dst[f], jstr(r->json, p), size[f]);
+        }
+    }
+    apitest_resp_free(r);
+    return n;
+}
+
+static void
+test_paged_visibility(void **state)
+{
+    struct apitest_server *srv = *state;
+    /* P2 owns net2, P1 and P3 have ports on it; P1 owns net1, P2 and P3
+     * have ports on it. */
+    char *net1 = make_net(srv, P1, true, "\"shared\": true");
+    char *net2 = make_net(srv, P2, true, "\"shared\": true");
+    static const struct {
+        const char *project;
+        int net;
+        int n;
+    } plan[] = {
+        { P1, 1, 4 }, { P2, 1, 3 }, { P3, 1, 2 },
+        { P2, 2, 3 }, { P1, 2, 2 }, { P3, 2, 1 },
+    };
+    int k = 0;
+    for (size_t i = 0; i < ARRAY_SIZE(plan); i++) {
+        for (int j = 0; j < plan[i].n; j++, k++) {
+            char extra[64];
+            /* Names repeat so that the id breaks ties. */
+            snprintf(extra, sizeof extra, "\"name\": \"n%d\"", (k * 7) % 5);
+            free(make_port_id(srv, plan[i].project,
+                              plan[i].net == 1 ? net1 : net2, extra));
+        }
+    }
+    /* Only these two networks' ports: the other tests left some. */
+    char nets[160], path[400];
+    snprintf(nets, sizeof nets, "network_id=%s&network_id=%s", net1, net2);
+    struct seen_port all[32], want[32], got[32];
+    snprintf(path, sizeof path, "/v2.0/ports?%s", nets);
+    size_t n_all = list_seen(srv, NULL, path, all, ARRAY_SIZE(all));
+    assert_int_equal(n_all, 15);
+
+    static const char *const viewers[] = { P1, P2 };
+    for (size_t v = 0; v < ARRAY_SIZE(viewers); v++) {
+        const char *my_net = v == 0 ? net1 : net2;
+        for (sort_desc_name = 0; sort_desc_name < 2; sort_desc_name++) {
+            /* Expected: the viewer's own ports and those on its network. */
+            size_t n_want = 0;
+            for (size_t i = 0; i < n_all; i++) {
+                if (!strcmp(all[i].project_id, viewers[v])
+                    || !strcmp(all[i].network_id, my_net)) {
+                    want[n_want++] = all[i];
+                }
+            }
+            qsort(want, n_want, sizeof *want, cmp_seen);
+            assert_int_equal(n_want, v == 0 ? 11 : 9);
+            const char *order = sort_desc_name
+                                ? "&sort_key=name&sort_dir=desc&sort_key=id"
+                                  "&sort_dir=desc" : "";
+            for (size_t limit = 1; limit <= 5; limit++) {
+                size_t n_got = 0;
+                char marker[48] = "";
+                for (;;) {
+                    snprintf(path, sizeof path, "/v2.0/ports?%s&limit=%zu%s"
+                             "%s%s", nets, limit, order,
+                             *marker ? "&marker=" : "", marker);
+                    size_t n = list_seen(srv, viewers[v], path,
+                                         got + n_got,
+                                         ARRAY_SIZE(got) - n_got);
+                    assert_true(n <= limit);
+                    n_got += n;
+                    if (n < limit) {
+                        break;
+                    }
+                    snprintf(marker, sizeof marker, "%s", got[n_got - 1].id);
+                }
+                assert_int_equal(n_got, n_want);
+                for (size_t i = 0; i < n_want; i++) {
+                    assert_string_equal(got[i].id, want[i].id);
+                }
+            }
+            /* The page before the 6th: the 3rd to the 5th, in order. */
+            snprintf(path, sizeof path, "/v2.0/ports?%s&limit=3%s&marker=%s"
+                     "&page_reverse=True", nets, order, want[5].id);
+            assert_int_equal(list_seen(srv, viewers[v], path, got,
+                                       ARRAY_SIZE(got)), 3);
+            for (size_t i = 0; i < 3; i++) {
+                assert_string_equal(got[i].id, want[2 + i].id);
+            }
+        }
+    }
+    free(net1);
+    free(net2);
+}
+
 static void
 test_delete(void **state)
 {
@@ -1173,6 +1310,7 @@ main(void)
         cmocka_unit_test(test_port_security),
         cmocka_unit_test(test_binding),
         cmocka_unit_test(test_two_projects),
+        cmocka_unit_test(test_paged_visibility),
         cmocka_unit_test(test_delete),
         cmocka_unit_test(test_bulk_create),
     };

@@ -26,8 +26,13 @@ static const struct attr_def fake_attrs[] = {
     { "network_id", AT_UUID, 0, "network_id", NULL, 0, 0, NULL },
 };
 static const struct resource_def fake_def = {
-    "port", "ports", "ports", "PortNotFound", "Port", fake_attrs, 2, NULL,
-    false, NULL,
+    .singular = "port",
+    .plural = "ports",
+    .table = "ports",
+    .not_found = "PortNotFound",
+    .display = "Port",
+    .attrs = fake_attrs,
+    .n_attrs = 2,
 };
 
 #define PORT_ID "11111111-2222-3333-4444-555555555555"
