@@ -151,8 +151,8 @@ struct resource_def {
      * "?" is bound to the caller's project id.  NULL = "t.project_id = ?". */
     const char *visible_sql;
     /* NULL, or 'visible_sql' as disjoint conditions (NULL-terminated),
-     * each of which an index serves in the list's order: a page is read as
-     * the UNION ALL of a page of each. */
+     * each of which an index serves in the list's order: an unfiltered
+     * page is read as the UNION ALL of a page of each. */
     const char *const *visible_parts;
     bool tags;                  /* has the /tags sub-resource */
     const struct resource_ops *ops;

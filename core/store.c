@@ -631,11 +631,16 @@ store_list(struct db *db, const struct resource_def *def,
         }
     }
     const struct res_obj *mk = marker.n ? marker.objs[0] : NULL;
-    if (ctx && !ctx->auth.is_admin && def->visible_parts && q && q->limit) {
+    if (ctx && !ctx->auth.is_admin && def->visible_parts && q && q->limit
+        && !q->n_filters && !q->n_tags && !q->n_tags_any && !q->n_not_tags
+        && !q->n_not_tags_any) {
         /* A page of what one may see through an OR of conditions: each
          * part is a page of its own, read in the order of an index, and
          * the page is the first rows of their union.  With the OR, the
-         * database read and sorted every visible row for every page. */
+         * database read and sorted every visible row for every page.  A
+         * filtered list keeps the OR: with a part alone, SQLite (without
+         * statistics) walked the part's index in order rather than the
+         * filter's index (device_id: 0.13 ms became 9.7 ms). */
         for (size_t i = 0; def->visible_parts[i]; i++) {
             sql_add(&b, i ? " UNION ALL SELECT * FROM (" : "SELECT * FROM (");
             error = add_list_select(&b, def, ctx, def->visible_parts[i], q,

@@ -163,8 +163,9 @@ const struct resource_def l2_port_def = {
     .n_attrs = P_N_ATTRS,
     .visible_sql = "t.project_id = ? OR t.network_id IN "
                    "(SELECT n.id FROM networks n WHERE n.project_id = ?)",
-    /* Other projects' ports on the caller's networks as two ranges of
-     * index ports_network_project (migration 6). */
+    /* For unfiltered pages: other projects' ports on the caller's
+     * networks as two ranges of index ports_network_project (migration
+     * 6). */
     .visible_parts = (const char *const[]) {
         "t.project_id = ?",
         "t.project_id < ? AND t.network_id IN "
