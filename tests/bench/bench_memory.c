@@ -10,14 +10,20 @@
  *   - under load: 32 clients of mixed reads (show, paged lists) and writes
  *     (port create/update/delete, router create/update/delete) for
  *     --load-seconds;
+ *   - after a warm-up: the same mix for --warmup-seconds, so that what
+ *     fills up once (statement caches, buffers at their largest values,
+ *     the journal's completed rows kept for completed_retention, pages
+ *     in SQLite's caches) has filled;
  *   - over a soak: the same mix for --soak-seconds, RSS sampled every
- *     --sample-seconds; prints the samples and the growth from the mean of
- *     the first third of the samples to the mean of the last third.
+ *     --sample-seconds; prints the samples, the growth from the mean of
+ *     the first third of the samples to the mean of the last third, and
+ *     the least-squares trend in MiB per minute.
  * The server must stop cleanly at the end (under an ASan build that means
  * no leak report: run it so to check for leaks).
  *
  *   bench_memory [--ports N] [--routers N] [--networks N]
- *                [--load-seconds N] [--soak-seconds N] [--sample-seconds N]
+ *                [--load-seconds N] [--warmup-seconds N]
+ *                [--soak-seconds N] [--sample-seconds N]
  *                [--clients N] [--engine sqlite|mariadb]
  * Without --engine it runs SQLite, then MariaDB when HADRON_TEST_MYSQL_URL
  * is set. */
@@ -43,6 +49,7 @@ static long n_ports = 100000;
 static long n_routers = 10000;
 static long n_networks = 10;
 static long load_seconds = 60;
+static long warmup_seconds = 300;
 static long soak_seconds = 600;
 static long sample_seconds = 30;
 static long n_clients = 32;
@@ -489,6 +496,17 @@ run_engine(const char *engine)
            peak.n ? (double) peak.rss_kb[0] / 1024.0 : 0.0);
     free(peak.rss_kb);
     print_rss(engine, "after the load", srv->pid);
+    if (warmup_seconds) {
+        run_mix(&fill, srv->port, warmup_seconds, 0, NULL, NULL, &ops,
+                &failures);
+        printf("memory (%s): warm-up (%ld s, %.0f ops/s, %ld failures)\n",
+               engine, warmup_seconds, (double) ops / (double) warmup_seconds,
+               failures);
+        print_rss(engine, "after the warm-up", srv->pid);
+        if (failures) {
+            exit(1);
+        }
+    }
 
     run_mix(&fill, srv->port, soak_seconds, sample_seconds, take_sample, &s,
             &ops, &failures);
@@ -542,6 +560,8 @@ main(int argc, char **argv)
             n_networks = arg_long(argc, argv, &i);
         } else if (!strcmp(argv[i], "--load-seconds")) {
             load_seconds = arg_long(argc, argv, &i);
+        } else if (!strcmp(argv[i], "--warmup-seconds")) {
+            warmup_seconds = arg_long(argc, argv, &i);
         } else if (!strcmp(argv[i], "--soak-seconds")) {
             soak_seconds = arg_long(argc, argv, &i);
         } else if (!strcmp(argv[i], "--sample-seconds")) {
@@ -554,7 +574,8 @@ main(int argc, char **argv)
             only_engine = argv[++i];
         } else {
             fprintf(stderr, "usage: bench_memory [--ports N] [--routers N] "
-                    "[--networks N] [--load-seconds N] [--soak-seconds N] "
+                    "[--networks N] [--load-seconds N] "
+                    "[--warmup-seconds N] [--soak-seconds N] "
                     "[--sample-seconds N] [--clients N] "
                     "[--engine sqlite|mariadb]\n");
             return 2;
@@ -562,6 +583,7 @@ main(int argc, char **argv)
     }
     if (n_ports < 1 || n_routers < 1 || n_networks < 1 || n_networks > 250
         || n_ports / n_networks > 65000 || load_seconds < 1
+        || warmup_seconds < 0
         || soak_seconds < 1 || sample_seconds < 1 || n_clients < 1) {
         fprintf(stderr, "bench_memory: bad sizes (1-250 networks, at most "
                 "65000 ports per network)\n");
