@@ -11,6 +11,9 @@
 #include <stdlib.h>
 
 #define ARRAY_SIZE(a) (sizeof (a) / sizeof (a)[0])
+/* The value of macro 'x' as a string literal. */
+#define STRINGIFY(x) STRINGIFY__(x)
+#define STRINGIFY__(x) #x
 
 void *xmalloc(size_t);
 void *xzalloc(size_t);

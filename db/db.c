@@ -537,16 +537,15 @@ struct db_checkpointer {
     int interval_ms;
 };
 
-/* Runs "PRAGMA wal_checkpoint(MODE)"; stores the frames in the WAL into
- * '*log_frames' and returns DB_OK when the checkpoint went through. */
+/* Runs 'sql', a "PRAGMA wal_checkpoint(MODE)"; stores the frames in the
+ * WAL into '*log_frames' and returns DB_OK when the checkpoint went
+ * through, DB_RETRY when readers or writers kept it from finishing. */
 static int
-wal_checkpoint(struct db *db, const char *mode, int64_t *log_frames)
+wal_checkpoint(struct db *db, const char *sql, int64_t *log_frames)
 {
-    char sql[64];
+    struct db_stmt *stmt = db_prepare(db, sql);
     int rc;
 
-    snprintf(sql, sizeof sql, "PRAGMA wal_checkpoint(%s)", mode);
-    struct db_stmt *stmt = db_prepare(db, sql);
     if (!stmt) {
         return DB_ERROR;
     }
@@ -575,14 +574,14 @@ static void
 checkpoint_once(struct db *db)
 {
     int64_t frames = 0;
-    int rc = wal_checkpoint(db, "PASSIVE", &frames);
+    int rc = wal_checkpoint(db, "PRAGMA wal_checkpoint(PASSIVE)", &frames);
 
     /* A busy PASSIVE checkpoint (readers on the last frames) is normal. */
     if (rc == DB_OK || rc == DB_RETRY) {
         if (frames <= DB_WAL_RESTART_FRAMES) {
             return;
         }
-        rc = wal_checkpoint(db, "RESTART", &frames);
+        rc = wal_checkpoint(db, "PRAGMA wal_checkpoint(RESTART)", &frames);
         if (rc == DB_RETRY) {
             LOG_RL(LOG_LEVEL_WARN, MOD, "background checkpoint: readers "
                    "kept the WAL (%" PRId64 " frames) from starting over "
@@ -635,10 +634,8 @@ db_checkpointer_start(const char *url, int interval_ms)
     }
     /* Bounds how long a RESTART holds writers back (sqlite3_busy_timeout
      * replaces the 10 s busy handler of this connection only). */
-    char sql[64];
-    snprintf(sql, sizeof sql, "PRAGMA busy_timeout = %d",
-             DB_WAL_RESTART_WAIT_MS);
-    if (db_exec(db, sql) != DB_OK) {
+    if (db_exec(db, "PRAGMA busy_timeout = "
+                STRINGIFY(DB_WAL_RESTART_WAIT_MS)) != DB_OK) {
         LOG_WARN(MOD, "background checkpoints off: %s", db_errmsg(db));
         db_close(db);
         return NULL;
