@@ -381,7 +381,8 @@ items_destroy(struct items *set)
 /* An API collection (admin view), indexed by id. */
 struct collection {
     const char *plural;
-    struct apitest_resp *resp;
+    struct apitest_resp **resps;    /* the pages */
+    size_t n_resps;
     yajl_val *objs;             /* sorted by id */
     size_t n;
 };
@@ -394,23 +395,44 @@ compare_ids(const void *a, const void *b)
     return strcmp(x ? x : "", y ? y : "");
 }
 
+/* Loads every page of the admin's list of 'plural' (following the "next"
+ * links that [DEFAULT] pagination_max_limit adds, as clients do). */
 static void
 collection_load(struct collection *c, struct apitest_server *srv,
                 const char *plural)
 {
-    char path[64];
+    char path[512], links[64];
 
-    snprintf(path, sizeof path, "/v2.0/%s", plural);
+    memset(c, 0, sizeof *c);
     c->plural = plural;
-    c->resp = api_get(srv, path);
-    if (c->resp->status != 200) {
-        fail_msg("GET %s: %ld %s", path, c->resp->status, c->resp->body);
-    }
-    yajl_val list = jpath(c->resp->json, plural);
-    c->n = YAJL_IS_ARRAY(list) ? list->u.array.len : 0;
-    c->objs = xcalloc(c->n + 1, sizeof *c->objs);
-    for (size_t i = 0; i < c->n; i++) {
-        c->objs[i] = list->u.array.values[i];
+    snprintf(path, sizeof path, "/v2.0/%s", plural);
+    snprintf(links, sizeof links, "%s_links", plural);
+    for (;;) {
+        struct apitest_resp *r = api_get(srv, path);
+        if (r->status != 200) {
+            fail_msg("GET %s: %ld %s", path, r->status, r->body);
+        }
+        c->resps = xrealloc(c->resps, (c->n_resps + 1) * sizeof *c->resps);
+        c->resps[c->n_resps++] = r;
+        yajl_val list = jpath(r->json, plural);
+        size_t n = YAJL_IS_ARRAY(list) ? list->u.array.len : 0;
+        c->objs = xrealloc(c->objs, (c->n + n + 1) * sizeof *c->objs);
+        for (size_t i = 0; i < n; i++) {
+            c->objs[c->n++] = list->u.array.values[i];
+        }
+        const char *next = NULL;
+        yajl_val l = jpath(r->json, links);
+        for (size_t i = 0; YAJL_IS_ARRAY(l) && i < l->u.array.len; i++) {
+            const char *rel = jstr(l->u.array.values[i], "rel");
+            if (rel && !strcmp(rel, "next")) {
+                next = jstr(l->u.array.values[i], "href");
+            }
+        }
+        const char *p = next ? strstr(next, "/v2.0/") : NULL;
+        if (!p) {
+            break;
+        }
+        snprintf(path, sizeof path, "%s", p);
     }
     qsort(c->objs, c->n, sizeof *c->objs, compare_ids);
 }
@@ -435,7 +457,10 @@ collection_find(const struct collection *c, const char *id)
 static void
 collection_destroy(struct collection *c)
 {
-    apitest_resp_free(c->resp);
+    for (size_t i = 0; i < c->n_resps; i++) {
+        apitest_resp_free(c->resps[i]);
+    }
+    free(c->resps);
     free(c->objs);
 }
 
