@@ -27,8 +27,8 @@ jsonv_describe(yajl_val v, char *buf, size_t size)
     } else if (!v || YAJL_IS_NULL(v)) {
         snprintf(buf, size, "None");
     } else if (YAJL_IS_ARRAY(v)) {
-        snprintf(buf, size, "[...]");
+        snprintf(buf, size, v->u.array.len ? "[...]" : "[]");
     } else {
-        snprintf(buf, size, "{...}");
+        snprintf(buf, size, v->u.object.len ? "{...}" : "{}");
     }
 }

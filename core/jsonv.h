@@ -12,7 +12,7 @@ yajl_val jsonv_member(yajl_val obj, const char *key);
 
 /* A short text for 'v' in messages, as Python's "%s" prints it (Neutron's
  * messages are Python's): strings as is (cut at 200 bytes), True, False,
- * None, "[...]" and "{...}". */
+ * None, "[]" and "{}" when empty, else "[...]" and "{...}". */
 void jsonv_describe(yajl_val v, char *buf, size_t size);
 
 #endif /* core/jsonv.h */

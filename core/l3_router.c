@@ -152,25 +152,6 @@ str_named(const struct res_obj *obj, const char *name)
     return s ? s : "";
 }
 
-/* "Invalid input for ATTR. Reason: ...", as Neutron's attribute
- * validation answers. */
-static struct neutron_error *bad_attr(const char *attr, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static struct neutron_error *
-bad_attr(const char *attr, const char *fmt, ...)
-{
-    char reason[600];
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(reason, sizeof reason, fmt, args);
-    va_end(args);
-    return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
-                                "Invalid input for %s. Reason: %s.", attr,
-                                reason);
-}
-
 /* Neutron's BadRequest(resource='router'): "Bad router request: ...". */
 static struct neutron_error *bad_router(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
@@ -412,9 +393,10 @@ require_key(const char *attr, yajl_val dict, const char *key)
         len += snprintf(provided + len, sizeof provided - len, "%s'%.60s'",
                         i ? ", " : "", dict->u.object.keys[i]);
     }
-    return bad_attr(attr, "Validation of dictionary's keys failed. Expected "
-                    "keys: {'%s'} Provided keys: %s%s%s", key,
-                    len ? "{" : "", len ? provided : "set()", len ? "}" : "");
+    return resource_attr_error(attr, "Validation of dictionary's keys failed. "
+                               "Expected keys: {'%s'} Provided keys: %s%s%s",
+                               key, len ? "{" : "", len ? provided : "set()",
+                               len ? "}" : "");
 }
 
 static struct neutron_error *
@@ -426,52 +408,7 @@ check_uuid(const char *attr, yajl_val v)
         return NULL;
     }
     jsonv_describe(v, what, sizeof what);
-    return bad_attr(attr, "'%s' is not a valid UUID", what);
-}
-
-/* neutron-lib's type:fixed_ips. */
-static struct neutron_error *
-check_fixed_ips(const char *attr, yajl_val v)
-{
-    char what[256];
-
-    if (!YAJL_IS_ARRAY(v)) {
-        jsonv_describe(v, what, sizeof what);
-        return bad_attr(attr, "Invalid data format for fixed IP: '%s'", what);
-    }
-    for (size_t i = 0; i < v->u.array.len; i++) {
-        yajl_val ip = v->u.array.values[i];
-        if (!YAJL_IS_OBJECT(ip)) {
-            jsonv_describe(ip, what, sizeof what);
-            return bad_attr(attr, "Invalid data format for fixed IP: '%s'",
-                            what);
-        }
-        yajl_val addr = jsonv_member(ip, "ip_address");
-        yajl_val subnet = jsonv_member(ip, "subnet_id");
-        struct ipaddr a;
-        if (addr && (!YAJL_IS_STRING(addr)
-                     || !ipaddr_parse(addr->u.string, &a))) {
-            jsonv_describe(addr, what, sizeof what);
-            return bad_attr(attr, "'%s' is not a valid IP address", what);
-        }
-        if (addr) {
-            for (size_t j = 0; j < i; j++) {
-                yajl_val other = jsonv_member(v->u.array.values[j],
-                                              "ip_address");
-                if (other && !strcmp(other->u.string, addr->u.string)) {
-                    return bad_attr(attr, "Duplicate IP address '%s'",
-                                    addr->u.string);
-                }
-            }
-        }
-        if (subnet) {
-            struct neutron_error *e = check_uuid(attr, subnet);
-            if (e) {
-                return e;
-            }
-        }
-    }
-    return NULL;
+    return resource_attr_error(attr, "'%s' is not a valid UUID", what);
 }
 
 /* external_gateway_info: neutron-lib's type:dict_or_nodata with
@@ -489,7 +426,7 @@ validate_gw_info(const char *attr, yajl_val v)
     }
     if (!YAJL_IS_OBJECT(v)) {
         jsonv_describe(v, what, sizeof what);
-        return bad_attr(attr, "'%s' is not a dictionary", what);
+        return resource_attr_error(attr, "'%s' is not a dictionary", what);
     }
     struct neutron_error *error = require_key(attr, v, "network_id");
     if (error) {
@@ -506,7 +443,8 @@ validate_gw_info(const char *attr, yajl_val v)
         }
     }
     if (len) {
-        return bad_attr(attr, "Unexpected keys supplied: %s", unexpected);
+        return resource_attr_error(attr, "Unexpected keys supplied: %s",
+                                   unexpected);
     }
     error = check_uuid(attr, jsonv_member(v, "network_id"));
     if (error) {
@@ -517,13 +455,14 @@ validate_gw_info(const char *attr, yajl_val v)
         bool b;
         if (!YAJL_IS_STRING(snat) || !str_to_bool(snat->u.string, &b)) {
             jsonv_describe(snat, what, sizeof what);
-            return bad_attr(attr, "'%s' cannot be converted to boolean",
-                            what);
+            return resource_attr_error(attr,
+                                       "'%s' cannot be converted to boolean",
+                                       what);
         }
     }
     yajl_val ips = jsonv_member(v, "external_fixed_ips");
     if (ips && !YAJL_IS_NULL(ips)) {
-        return check_fixed_ips(attr, ips);
+        return resource_validate_fixed_ips(attr, ips);
     }
     return NULL;
 }
@@ -590,8 +529,9 @@ validate_routes(const char *attr, yajl_val v)
 
     if (!YAJL_IS_ARRAY(v)) {
         jsonv_describe(v, what, sizeof what);
-        return bad_attr(attr, "Invalid data format for hostroute: '%s'",
-                        what);
+        return resource_attr_error(attr,
+                                   "Invalid data format for hostroute: '%s'",
+                                   what);
     }
     for (size_t i = 0; i < v->u.array.len; i++) {
         yajl_val item = v->u.array.values[i];
@@ -599,8 +539,9 @@ validate_routes(const char *attr, yajl_val v)
 
         if (!YAJL_IS_OBJECT(item)) {
             jsonv_describe(item, what, sizeof what);
-            return bad_attr(attr, "Invalid input. '%s' must be a dictionary "
-                            "with keys: ['destination', 'nexthop']", what);
+            return resource_attr_error(attr, "Invalid input. '%s' must be a "
+                                       "dictionary with keys: "
+                                       "['destination', 'nexthop']", what);
         }
         bool has_d = false, has_n = false, other = false;
         for (size_t k = 0; k < item->u.object.len; k++) {
@@ -619,19 +560,21 @@ validate_routes(const char *attr, yajl_val v)
                                 "%s'%.60s'", k ? ", " : "",
                                 item->u.object.keys[k]);
             }
-            return bad_attr(attr, "Validation of dictionary's keys failed. "
-                            "Expected keys: {'destination', 'nexthop'} "
-                            "Provided keys: {%s}", provided);
+            return resource_attr_error(attr, "Validation of dictionary's keys "
+                                       "failed. Expected keys: "
+                                       "{'destination', 'nexthop'} "
+                                       "Provided keys: {%s}", provided);
         }
         if (route_cidr_reason(jsonv_member(item, "destination"), reason,
                               sizeof reason)) {
-            return bad_attr(attr, "%s", reason);
+            return resource_attr_error(attr, "%s", reason);
         }
         yajl_val nh = jsonv_member(item, "nexthop");
         struct ipaddr a;
         if (!YAJL_IS_STRING(nh) || !ipaddr_parse(nh->u.string, &a)) {
             jsonv_describe(nh, what, sizeof what);
-            return bad_attr(attr, "'%s' is not a valid IP address", what);
+            return resource_attr_error(attr, "'%s' is not a valid IP address",
+                                       what);
         }
         struct route r, o;
         route_normalise(item, &r);
@@ -639,10 +582,10 @@ validate_routes(const char *attr, yajl_val v)
             route_normalise(v->u.array.values[j], &o);
             if (!strcmp(r.destination, o.destination)
                 && !strcmp(r.nexthop, o.nexthop)) {
-                return bad_attr(attr, "Duplicate hostroute "
-                                "'{'destination': '%s', 'nexthop': '%s'}'",
-                                jsonv_member(item, "destination")->u.string,
-                                nh->u.string);
+                return resource_attr_error(
+                    attr, "Duplicate hostroute "
+                    "'{'destination': '%s', 'nexthop': '%s'}'",
+                    jsonv_member(item, "destination")->u.string, nh->u.string);
             }
         }
     }

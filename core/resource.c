@@ -163,13 +163,73 @@ invalid_input(const char *fmt, ...)
                                 "Invalid input for operation: %s.", reason);
 }
 
-/* "Invalid input for ATTR. Reason: ..." as the API layer's validation. */
-static struct neutron_error *
-invalid_attr(const struct attr_def *attr, const char *reason)
+struct neutron_error *
+resource_attr_error(const char *attr, const char *fmt, ...)
 {
+    char reason[600];
+    va_list args;
+
+    va_start(args, fmt);
+    vsnprintf(reason, sizeof reason, fmt, args);
+    va_end(args);
     return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
-                                "Invalid input for %s. Reason: %s.",
-                                attr->name, reason);
+                                "Invalid input for %s. Reason: %s.", attr,
+                                reason);
+}
+
+struct neutron_error *
+resource_validate_fixed_ips(const char *attr, yajl_val v)
+{
+    char what[256];
+
+    if (!YAJL_IS_ARRAY(v)) {
+        jsonv_describe(v, what, sizeof what);
+        return resource_attr_error(attr,
+                                   "Invalid data format for fixed IP: '%s'",
+                                   what);
+    }
+    for (size_t i = 0; i < v->u.array.len; i++) {
+        yajl_val ip = v->u.array.values[i];
+        struct ipaddr a;
+
+        if (!YAJL_IS_OBJECT(ip)) {
+            jsonv_describe(ip, what, sizeof what);
+            return resource_attr_error(attr,
+                                       "Invalid data format for fixed IP: "
+                                       "'%s'", what);
+        }
+        for (size_t k = 0; k < ip->u.object.len; k++) {
+            const char *key = ip->u.object.keys[k];
+            yajl_val val = ip->u.object.values[k];
+            if (!strcmp(key, "ip_address")) {
+                if (!YAJL_IS_STRING(val) || !ipaddr_parse(val->u.string, &a)) {
+                    jsonv_describe(val, what, sizeof what);
+                    return resource_attr_error(attr, "'%s' is not a valid IP "
+                                               "address", what);
+                }
+                for (size_t j = 0; j < i; j++) {
+                    yajl_val other = v->u.array.values[j];
+                    for (size_t m = 0; m < other->u.object.len; m++) {
+                        yajl_val ov = other->u.object.values[m];
+                        if (!strcmp(other->u.object.keys[m], "ip_address")
+                            && !strcmp(ov->u.string, val->u.string)) {
+                            return resource_attr_error(attr,
+                                                       "Duplicate IP address "
+                                                       "'%s'", val->u.string);
+                        }
+                    }
+                }
+            } else if (!strcmp(key, "subnet_id")) {
+                if (!YAJL_IS_STRING(val) || !uuid_is_valid(val->u.string)) {
+                    jsonv_describe(val, what, sizeof what);
+                    return resource_attr_error(attr,
+                                               "'%s' is not a valid UUID",
+                                               what);
+                }
+            }
+        }
+    }
+    return NULL;
 }
 
 struct neutron_error *
@@ -261,7 +321,7 @@ resource_convert_text(const struct attr_def *attr, const char *text,
                      "'%.*s' exceeds maximum length of %lld", (int) quoted,
                      text,
                      (long long) max);
-            return invalid_attr(attr, reason);
+            return resource_attr_error(attr->name, "%s", reason);
         }
         value_set_str(out, text);
         return NULL;
@@ -283,7 +343,7 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
             char reason[300];
             snprintf(reason, sizeof reason, "'None' is not a valid %s",
                      attr->type == AT_STRING ? "string" : "value");
-            return invalid_attr(attr, reason);
+            return resource_attr_error(attr->name, "%s", reason);
         }
         value_set_null(out);
         return NULL;
@@ -325,7 +385,7 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
             jsonv_describe(v, what, sizeof what);
             char reason[300];
             snprintf(reason, sizeof reason, "'%s' is not a list", what);
-            return invalid_attr(attr, reason);
+            return resource_attr_error(attr->name, "%s", reason);
         }
         out->kind = VALUE_TREE;
         out->tree = v;
@@ -343,8 +403,9 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
                      : attr->type == AT_UUID ? "UUID"
                      : attr->type == AT_MAC ? "MAC address"
                      : attr->type == AT_CIDR ? "IP subnet" : "IP address");
-            return attr->type == AT_STRING ? invalid_attr(attr, reason)
-                                           : invalid_input("%s", reason);
+            return attr->type == AT_STRING
+                   ? resource_attr_error(attr->name, "%s", reason)
+                   : invalid_input("%s", reason);
         }
         return resource_convert_text(attr, v->u.string, out);
     }

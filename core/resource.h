@@ -190,6 +190,18 @@ struct neutron_error *resource_validate(const struct resource_def *def,
                                         yajl_val given, bool is_create,
                                         bool is_admin, struct res_obj **out);
 
+/* "Invalid input for ATTR. Reason: REASON.", as Neutron's API layer
+ * refuses an attribute that fails validation (400, HTTPBadRequest). */
+struct neutron_error *resource_attr_error(const char *attr,
+                                          const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* neutron-lib's type:fixed_ips (a port's fixed_ips, a router gateway's
+ * external_fixed_ips): a list of objects whose ip_address (no duplicates)
+ * and subnet_id are valid when present.  Their meaning (which subnet, free
+ * or not) is IPAM's to check. */
+attr_validate_fn resource_validate_fixed_ips;
+
 /* Converts one JSON value to an attribute's type (also used for filters,
  * where 'text' comes from a query string).  Returns NULL or a 400. */
 struct neutron_error *resource_convert(const struct attr_def *, yajl_val,

@@ -84,7 +84,6 @@ enum {
 };
 
 static attr_validate_fn validate_mac;
-static attr_validate_fn validate_fixed_ips;
 static attr_validate_fn validate_address_pairs;
 static attr_validate_fn validate_vnic_type;
 static attr_validate_fn validate_profile;
@@ -110,7 +109,7 @@ static const struct attr_def port_attrs[] = {
     [P_MAC] = { "mac_address", AT_MAC, AF_POST | AF_PUT | AF_FILTER | AF_SORT,
                 "mac_address", NULL, 0, 0, validate_mac },
     [P_FIXED_IPS] = { "fixed_ips", AT_JSON, AF_POST | AF_PUT | AF_FILTER,
-                      NULL, NULL, 0, 0, validate_fixed_ips },
+                      NULL, NULL, 0, 0, resource_validate_fixed_ips },
     [P_DEVICE_ID] = { "device_id", AT_STRING,
                       AF_POST | AF_PUT | AF_FILTER | AF_SORT, "device_id",
                       "\"\"", 0, 255, NULL },
@@ -215,25 +214,6 @@ is_bound(const struct res_obj *port)
 {
     const char *vif = str_attr(port, P_VIF_TYPE);
     return *vif && strcmp(vif, VIF_UNBOUND) && strcmp(vif, VIF_BINDING_FAILED);
-}
-
-/* "Invalid input for ATTR. Reason: ...", as Neutron's attribute
- * validation answers. */
-static struct neutron_error *bad_attr(const char *attr, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static struct neutron_error *
-bad_attr(const char *attr, const char *fmt, ...)
-{
-    char reason[512];
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(reason, sizeof reason, fmt, args);
-    va_end(args);
-    return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
-                                "Invalid input for %s. Reason: %s.", attr,
-                                reason);
 }
 
 static struct neutron_error *
@@ -371,59 +351,7 @@ validate_mac(const char *attr, yajl_val v)
         return NULL;
     }
     jsonv_describe(v, what, sizeof what);
-    return bad_attr(attr, "'%s' is not a valid MAC address", what);
-}
-
-/* neutron-lib's type:fixed_ips: a list of objects whose ip_address (no
- * duplicates) and subnet_id are valid when present.  Their meaning (which
- * subnet, free or not) is IPAM's to check. */
-static struct neutron_error *
-validate_fixed_ips(const char *attr, yajl_val v)
-{
-    char what[256];
-
-    if (!YAJL_IS_ARRAY(v)) {
-        jsonv_describe(v, what, sizeof what);
-        return bad_attr(attr, "Invalid data format for fixed IP: '%s'", what);
-    }
-    for (size_t i = 0; i < v->u.array.len; i++) {
-        yajl_val ip = v->u.array.values[i];
-        struct ipaddr a;
-
-        if (!YAJL_IS_OBJECT(ip)) {
-            jsonv_describe(ip, what, sizeof what);
-            return bad_attr(attr, "Invalid data format for fixed IP: '%s'",
-                            what);
-        }
-        for (size_t k = 0; k < ip->u.object.len; k++) {
-            const char *key = ip->u.object.keys[k];
-            yajl_val val = ip->u.object.values[k];
-            if (!strcmp(key, "ip_address")) {
-                if (!YAJL_IS_STRING(val) || !ipaddr_parse(val->u.string, &a)) {
-                    jsonv_describe(val, what, sizeof what);
-                    return bad_attr(attr, "'%s' is not a valid IP address",
-                                    what);
-                }
-                for (size_t j = 0; j < i; j++) {
-                    yajl_val other = v->u.array.values[j];
-                    for (size_t m = 0; m < other->u.object.len; m++) {
-                        yajl_val ov = other->u.object.values[m];
-                        if (!strcmp(other->u.object.keys[m], "ip_address")
-                            && !strcmp(ov->u.string, val->u.string)) {
-                            return bad_attr(attr, "Duplicate IP address "
-                                            "'%s'", val->u.string);
-                        }
-                    }
-                }
-            } else if (!strcmp(key, "subnet_id")) {
-                if (!YAJL_IS_STRING(val) || !uuid_is_valid(val->u.string)) {
-                    jsonv_describe(val, what, sizeof what);
-                    return bad_attr(attr, "'%s' is not a valid UUID", what);
-                }
-            }
-        }
-    }
-    return NULL;
+    return resource_attr_error(attr, "'%s' is not a valid MAC address", what);
 }
 
 /* One allowed address pair, normalised. */
@@ -554,8 +482,8 @@ parse_pairs(yajl_val v, struct address_pair **pairs, size_t *n)
         if (!YAJL_IS_OBJECT(p)) {
             char what[256];
             jsonv_describe(p, what, sizeof what);
-            error = bad_attr("allowed_address_pairs",
-                             "'%s' is not a dictionary", what);
+            error = resource_attr_error("allowed_address_pairs",
+                                        "'%s' is not a dictionary", what);
             break;
         }
         error = parse_pair(p, &(*pairs)[i]);
@@ -620,7 +548,7 @@ validate_vnic_type(const char *attr, yajl_val v)
     }
     snprintf(list + len, sizeof list - len, "]");
     jsonv_describe(v, what, sizeof what);
-    return bad_attr(attr, "'%s' is not in %s", what, list);
+    return resource_attr_error(attr, "'%s' is not in %s", what, list);
 }
 
 static struct neutron_error *
@@ -632,7 +560,7 @@ validate_profile(const char *attr, yajl_val v)
         return NULL;
     }
     jsonv_describe(v, what, sizeof what);
-    return bad_attr(attr, "'%s' is not a dictionary", what);
+    return resource_attr_error(attr, "'%s' is not a dictionary", what);
 }
 
 /* ---- Child tables ---- */

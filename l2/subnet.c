@@ -41,23 +41,6 @@
 /* ---- Attribute validators (neutron-lib's, as the API layer runs them:
  * "Invalid input for ATTR. Reason: ...") ---- */
 
-static struct neutron_error *bad_attr(const char *attr, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static struct neutron_error *
-bad_attr(const char *attr, const char *fmt, ...)
-{
-    char reason[600];
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(reason, sizeof reason, fmt, args);
-    va_end(args);
-    return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
-                                "Invalid input for %s. Reason: %s.", attr,
-                                reason);
-}
-
 static struct neutron_error *invalid_input(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
@@ -138,7 +121,7 @@ validate_uuid(const char *attr, yajl_val v)
         return NULL;
     }
     jsonv_describe(v, what, sizeof what);
-    return bad_attr(attr, "'%s' is not a valid UUID", what);
+    return resource_attr_error(attr, "'%s' is not a valid UUID", what);
 }
 
 static struct neutron_error *
@@ -153,7 +136,8 @@ validate_ip_version(const char *attr, yajl_val v)
         return NULL;        /* the integer conversion refuses it */
     }
     if (i != 4 && i != 6) {
-        return bad_attr(attr, "%lld is not in valid_values", (long long) i);
+        return resource_attr_error(attr, "%lld is not in valid_values",
+                                   (long long) i);
     }
     return NULL;
 }
@@ -164,7 +148,7 @@ validate_cidr(const char *attr, yajl_val v)
     char reason[600];
 
     return cidr_reason(v, reason, sizeof reason)
-           ? bad_attr(attr, "%s", reason) : NULL;
+           ? resource_attr_error(attr, "%s", reason) : NULL;
 }
 
 static struct neutron_error *
@@ -173,7 +157,7 @@ validate_ip(const char *attr, yajl_val v)
     char reason[600];
 
     return ip_reason(v, reason, sizeof reason)
-           ? bad_attr(attr, "%s", reason) : NULL;
+           ? resource_attr_error(attr, "%s", reason) : NULL;
 }
 
 static struct neutron_error *
@@ -187,7 +171,7 @@ validate_ipv6_mode(const char *attr, yajl_val v)
         return NULL;
     }
     jsonv_describe(v, what, sizeof what);
-    return bad_attr(attr, "%s is not in valid_values", what);
+    return resource_attr_error(attr, "%s is not in valid_values", what);
 }
 
 static struct neutron_error *
@@ -243,7 +227,9 @@ validate_pools(const char *attr, yajl_val v)
 
     if (!YAJL_IS_ARRAY(v)) {
         jsonv_describe(v, what, sizeof what);
-        return bad_attr(attr, "Invalid data format for IP pool: '%s'", what);
+        return resource_attr_error(attr,
+                                   "Invalid data format for IP pool: '%s'",
+                                   what);
     }
     for (size_t i = 0; i < v->u.array.len; i++) {
         yajl_val pool = v->u.array.values[i];
@@ -252,7 +238,7 @@ validate_pools(const char *attr, yajl_val v)
                          sizeof reason)
             || ip_reason(jsonv_member(pool, "end"), reason,
                          sizeof reason)) {
-            return bad_attr(attr, "%s", reason);
+            return resource_attr_error(attr, "%s", reason);
         }
     }
     return NULL;
@@ -265,22 +251,25 @@ validate_dns(const char *attr, yajl_val v)
 
     if (!YAJL_IS_ARRAY(v)) {
         jsonv_describe(v, what, sizeof what);
-        return bad_attr(attr, "Invalid data format for nameserver: '%s'",
-                        what);
+        return resource_attr_error(attr,
+                                   "Invalid data format for nameserver: '%s'",
+                                   what);
     }
     for (size_t i = 0; i < v->u.array.len; i++) {
         yajl_val host = v->u.array.values[i];
         jsonv_describe(host, what, sizeof what);
         if (ip_reason(host, reason, sizeof reason)) {
-            return bad_attr(attr, "'%s' is not a valid nameserver. %s", what,
-                            reason);
+            return resource_attr_error(attr,
+                                       "'%s' is not a valid nameserver. %s",
+                                       what, reason);
         }
         struct ipaddr a, b;
         ipaddr_parse(host->u.string, &a);
         for (size_t j = 0; j < i; j++) {
             ipaddr_parse(v->u.array.values[j]->u.string, &b);
             if (!ipaddr_cmp(&a, &b)) {
-                return bad_attr(attr, "Duplicate nameserver '%s'", what);
+                return resource_attr_error(attr, "Duplicate nameserver '%s'",
+                                           what);
             }
         }
     }
@@ -309,8 +298,9 @@ validate_routes(const char *attr, yajl_val v)
 
     if (!YAJL_IS_ARRAY(v)) {
         jsonv_describe(v, what, sizeof what);
-        return bad_attr(attr, "Invalid data format for hostroute: '%s'",
-                        what);
+        return resource_attr_error(attr,
+                                   "Invalid data format for hostroute: '%s'",
+                                   what);
     }
     for (size_t i = 0; i < v->u.array.len; i++) {
         yajl_val route = v->u.array.values[i];
@@ -320,18 +310,18 @@ validate_routes(const char *attr, yajl_val v)
                            sizeof reason)
             || ip_reason(jsonv_member(route, "nexthop"), reason,
                          sizeof reason)) {
-            return bad_attr(attr, "%s", reason);
+            return resource_attr_error(attr, "%s", reason);
         }
         char a[120], b[120];
         route_canon(route, a, sizeof a);
         for (size_t j = 0; j < i; j++) {
             route_canon(v->u.array.values[j], b, sizeof b);
             if (!strcmp(a, b)) {
-                return bad_attr(attr, "Duplicate hostroute '{'destination': "
-                                "'%.60s', 'nexthop': '%.60s'}'",
-                                jsonv_member(route, "destination")
-                                ->u.string,
-                                jsonv_member(route, "nexthop")->u.string);
+                return resource_attr_error(
+                    attr, "Duplicate hostroute '{'destination': "
+                    "'%.60s', 'nexthop': '%.60s'}'",
+                    jsonv_member(route, "destination")->u.string,
+                    jsonv_member(route, "nexthop")->u.string);
             }
         }
     }
@@ -1373,8 +1363,9 @@ subnet_create(const struct op_ctx *ctx, const struct res_obj *body,
 
     /* _prepare_allocation_pools. */
     if (v[A_ALLOCATION_POOLS].kind == VALUE_NULL) {
-        error = bad_attr("allocation_pools", "Invalid data format for IP "
-                         "pool: 'None'");
+        error = resource_attr_error("allocation_pools",
+                                    "Invalid data format for IP pool: "
+                                    "'None'");
         goto out;
     }
     yajl_val given_pools = tree_or_null(&v[A_ALLOCATION_POOLS]);
@@ -1495,8 +1486,9 @@ subnet_update(const struct op_ctx *ctx, struct res_obj *cur,
     }
 
     if (b[A_ALLOCATION_POOLS].kind == VALUE_NULL) {
-        error = bad_attr("allocation_pools", "Invalid data format for IP "
-                         "pool: 'None'");
+        error = resource_attr_error("allocation_pools",
+                                    "Invalid data format for IP pool: "
+                                    "'None'");
         goto out;
     }
     yajl_val given_pools = tree_or_null(&b[A_ALLOCATION_POOLS]);

@@ -678,6 +678,28 @@ test_gateway(void **state)
                     "\"external_gateway_info\": \"abc\"");
     assert_neutron_error(r, 400, "HTTPBadRequest");
     apitest_resp_free(r);
+    /* external_fixed_ips is neutron-lib's type:fixed_ips, as a port's. */
+    static const struct {
+        const char *ips, *reason;
+    } bad_ips[] = {
+        { "{}", "Invalid data format for fixed IP: '{}'" },
+        { "[1]", "Invalid data format for fixed IP: '1'" },
+        { "[{\"ip_address\": \"172.24.4.300\"}]",
+          "'172.24.4.300' is not a valid IP address" },
+        { "[{\"ip_address\": \"172.24.4.50\"}, "
+          "{\"ip_address\": \"172.24.4.50\"}]",
+          "Duplicate IP address '172.24.4.50'" },
+        { "[{\"subnet_id\": \"abc\"}]", "'abc' is not a valid UUID" },
+    };
+    for (size_t i = 0; i < ARRAY_SIZE(bad_ips); i++) {
+        r = topo_update(srv, P1, "router", id, "\"external_gateway_info\": "
+                        "{\"network_id\": \"%s\", \"external_fixed_ips\": "
+                        "%s}", env->ext, bad_ips[i].ips);
+        topo_assert_error(r, 400, "HTTPBadRequest", "Invalid input for "
+                          "external_gateway_info. Reason: %s.",
+                          bad_ips[i].reason);
+        apitest_resp_free(r);
+    }
     r = topo_update(srv, P1, "router", id, "\"external_gateway_info\": "
                     "{\"network_id\": \"abc\"}");
     assert_neutron_error(r, 400, "HTTPBadRequest");
