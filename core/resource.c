@@ -146,12 +146,8 @@ value_is_set(const struct value *v)
     return v->kind != VALUE_UNSET;
 }
 
-/* "Invalid input for operation: ..." as neutron-lib's InvalidInput. */
-static struct neutron_error *invalid_input(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static struct neutron_error *
-invalid_input(const char *fmt, ...)
+struct neutron_error *
+resource_invalid_input(const char *fmt, ...)
 {
     char reason[600];
     va_list args;
@@ -247,24 +243,25 @@ resource_convert_text(const struct attr_def *attr, const char *text,
         } else if (!strcasecmp(text, "false") || !strcmp(text, "0")) {
             b = false;
         } else {
-            return invalid_input("'%s' cannot be converted to boolean", text);
+            return resource_invalid_input("'%s' cannot be converted to "
+                                          "boolean", text);
         }
         value_set_bool(out, b);
         return NULL;
     case AT_INT:
         if (!str_to_int64(text, INT64_MIN, INT64_MAX, &i)) {
-            return invalid_input("'%s' is not an integer", text);
+            return resource_invalid_input("'%s' is not an integer", text);
         }
         if ((attr->min || attr->max) && (i < attr->min || i > attr->max)) {
-            return invalid_input("'%s' is not in range %lld through %lld",
-                                 text, (long long) attr->min,
-                                 (long long) attr->max);
+            return resource_invalid_input("'%s' is not in range %lld through "
+                                          "%lld", text, (long long) attr->min,
+                                          (long long) attr->max);
         }
         value_set_int(out, i);
         return NULL;
     case AT_UUID:
         if (!uuid_is_valid(text)) {
-            return invalid_input("'%s' is not a valid UUID", text);
+            return resource_invalid_input("'%s' is not a valid UUID", text);
         }
         {
             char lower[UUID_STR_LEN];
@@ -279,7 +276,8 @@ resource_convert_text(const struct attr_def *attr, const char *text,
         struct ipaddr a;
         char s[IPADDR_STR_MAX];
         if (!ipaddr_parse(text, &a)) {
-            return invalid_input("'%s' is not a valid IP address", text);
+            return resource_invalid_input("'%s' is not a valid IP address",
+                                          text);
         }
         ipaddr_format(&a, s);
         value_set_str(out, s);
@@ -289,7 +287,8 @@ resource_convert_text(const struct attr_def *attr, const char *text,
         struct ipnet n;
         char s[IPNET_STR_MAX];
         if (!ipnet_parse(text, false, &n)) {
-            return invalid_input("'%s' is not a valid IP subnet", text);
+            return resource_invalid_input("'%s' is not a valid IP subnet",
+                                          text);
         }
         ipnet_format(&n, s);
         value_set_str(out, s);
@@ -299,7 +298,8 @@ resource_convert_text(const struct attr_def *attr, const char *text,
         uint8_t mac[6];
         char s[18];
         if (!mac_parse(text, mac)) {
-            return invalid_input("'%s' is not a valid MAC address", text);
+            return resource_invalid_input("'%s' is not a valid MAC address",
+                                          text);
         }
         mac_format(mac, s);
         value_set_str(out, s);
@@ -327,7 +327,8 @@ resource_convert_text(const struct attr_def *attr, const char *text,
         return NULL;
     }
     case AT_JSON:
-        return invalid_input("'%s' cannot be used as a filter", attr->name);
+        return resource_invalid_input("'%s' cannot be used as a filter",
+                                      attr->name);
     }
     return neutron_error_internal("bad attribute type");
 }
@@ -369,7 +370,8 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
             return NULL;
         }
         jsonv_describe(v, what, sizeof what);
-        return invalid_input("'%s' cannot be converted to boolean", what);
+        return resource_invalid_input("'%s' cannot be converted to boolean",
+                                      what);
     case AT_INT:
         if (YAJL_IS_INTEGER(v)) {
             snprintf(what, sizeof what, "%lld", YAJL_GET_INTEGER(v));
@@ -379,7 +381,7 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
             return resource_convert_text(attr, v->u.string, out);
         }
         jsonv_describe(v, what, sizeof what);
-        return invalid_input("'%s' is not an integer", what);
+        return resource_invalid_input("'%s' is not an integer", what);
     case AT_JSON:
         if (!YAJL_IS_ARRAY(v) && !YAJL_IS_OBJECT(v)) {
             jsonv_describe(v, what, sizeof what);
@@ -405,7 +407,7 @@ resource_convert(const struct attr_def *attr, yajl_val v, struct value *out)
                      : attr->type == AT_CIDR ? "IP subnet" : "IP address");
             return attr->type == AT_STRING
                    ? resource_attr_error(attr->name, "%s", reason)
-                   : invalid_input("%s", reason);
+                   : resource_invalid_input("%s", reason);
         }
         return resource_convert_text(attr, v->u.string, out);
     }

@@ -190,6 +190,11 @@ struct neutron_error *resource_validate(const struct resource_def *def,
                                         yajl_val given, bool is_create,
                                         bool is_admin, struct res_obj **out);
 
+/* neutron-lib's InvalidInput: "Invalid input for operation: REASON." (400,
+ * InvalidInput). */
+struct neutron_error *resource_invalid_input(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 /* "Invalid input for ATTR. Reason: REASON.", as Neutron's API layer
  * refuses an attribute that fails validation (400, HTTPBadRequest). */
 struct neutron_error *resource_attr_error(const char *attr,

@@ -41,6 +41,7 @@
 #include "core/log.h"
 #include "core/netaddr.h"
 #include "core/neutron_error.h"
+#include "core/resource.h"
 #include "core/store.h"
 #include "core/util.h"
 #include "db/db.h"
@@ -108,32 +109,6 @@ struct held_ip {
 };
 
 /* ---- Errors ---- */
-
-static struct neutron_error *invalid_input(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-/* neutron-lib's InvalidInput: "Invalid input for operation: ...". */
-static struct neutron_error *
-invalid_input(const char *fmt, ...)
-{
-    char reason[512];
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(reason, sizeof reason, fmt, args);
-    va_end(args);
-    return neutron_error_create(NE_BAD_REQUEST, "InvalidInput",
-                                "Invalid input for operation: %s.", reason);
-}
-
-/* The API layer's refusal of the port's "fixed_ips" attribute. */
-static struct neutron_error *
-bad_fixed_ips(const char *reason)
-{
-    return neutron_error_create(NE_BAD_REQUEST, "HTTPBadRequest",
-                                "Invalid input for fixed_ips. Reason: %s.",
-                                reason);
-}
 
 static struct neutron_error *
 generation_failure(const char *network_id)
@@ -662,7 +637,7 @@ parse_fixed_ips(yajl_val list, struct fixed_entry **out, size_t *n_out)
         jsonv_describe(list, what, sizeof what);
         snprintf(reason, sizeof reason, "Invalid data format for fixed IP: "
                  "'%s'", what);
-        return bad_fixed_ips(reason);
+        return resource_attr_error("fixed_ips", "%s", reason);
     }
     n = list->u.array.len;
     e = xcalloc(n + 1, sizeof *e);
@@ -716,7 +691,7 @@ parse_fixed_ips(yajl_val list, struct fixed_entry **out, size_t *n_out)
 
 fail:
     free(e);
-    return bad_fixed_ips(reason);
+    return resource_attr_error("fixed_ips", "%s", reason);
 }
 
 static struct neutron_error *
@@ -726,7 +701,8 @@ check_max_ips(const struct op_ctx *ctx, size_t n, const char *owner)
                        : DEFAULT_MAX_FIXED_IPS;
 
     if (!owner_is_trusted(owner) && n > (size_t) max) {
-        return invalid_input("Exceeded maximum amount of fixed ips per port");
+        return resource_invalid_input("Exceeded maximum amount of fixed ips "
+                                      "per port");
     }
     return NULL;
 }
@@ -741,7 +717,8 @@ subnet_for_entry(struct db *db, const struct ipam_net *net,
 
     *out = NULL;
     if (!net->n) {
-        return invalid_input("IP allocation requires subnets for network");
+        return resource_invalid_input("IP allocation requires subnets for "
+                                      "network");
     }
     if (e->has_subnet) {
         const struct ipam_subnet *sub = find_subnet(net, e->subnet_id);
@@ -757,10 +734,11 @@ subnet_for_entry(struct db *db, const struct ipam_net *net,
             db_bind_text(stmt, 1, e->subnet_id);
             rc = db_step(stmt);
             if (rc == DB_ROW) {
-                error = invalid_input("Failed to create port on network %s, "
-                                      "because fixed_ips included invalid "
-                                      "subnet %s", db_col_text(stmt, 0),
-                                      e->subnet_id);
+                error = resource_invalid_input("Failed to create port on "
+                                               "network %s, because fixed_ips "
+                                               "included invalid subnet %s",
+                                               db_col_text(stmt, 0),
+                                               e->subnet_id);
             } else if (rc == DB_DONE) {
                 error = neutron_error_create(NE_NOT_FOUND, "SubnetNotFound",
                                              "Subnet %s could not be found.",
@@ -781,8 +759,8 @@ subnet_for_entry(struct db *db, const struct ipam_net *net,
         return NULL;
     }
     if (!e->has_ip) {
-        return invalid_input("IP allocation requires subnet_id or "
-                             "ip_address");
+        return resource_invalid_input("IP allocation requires subnet_id or "
+                                      "ip_address");
     }
     for (size_t i = 0; i < net->n; i++) {
         if (check_subnet_ip(&net->subnets[i], &e->ip, owner)) {

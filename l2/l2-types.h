@@ -129,10 +129,6 @@ uint64_t l2_random__(uint64_t n);
 
 /* ---- Errors in Neutron's words ---- */
 
-/* 400 InvalidInput: "Invalid input for operation: <fmt>." */
-struct neutron_error *l2_invalid_input__(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
 /* 503 NoNetworkAvailable. */
 struct neutron_error *l2_no_network_available__(void);
 

@@ -244,7 +244,7 @@ requested_segments(const struct res_obj *body, struct l2_segment **segs,
     }
     for (size_t i = 0; i < *n && !error; i++) {
         if (!(*segs)[i].network_type[0]) {
-            error = l2_invalid_input__("network_type required");
+            error = resource_invalid_input("network_type required");
         } else {
             error = l2_type_validate__(&(*segs)[i]);
         }
@@ -787,15 +787,15 @@ update_provider(const struct op_ctx *ctx, const struct res_obj *cur,
 
     *changed = false;
     if (v[A_SEGMENTS].kind != VALUE_UNSET) {
-        return l2_invalid_input__(not_supported, "segments");
+        return resource_invalid_input(not_supported, "segments");
     }
     for (int a = A_NET_TYPE; a <= A_PHYSNET; a++) {
         const char *given = value_str(&v[a]);
         const char *now = value_str(&cur->v[a]);
         if (given && (!now || strcmp(given, now))) {
-            return l2_invalid_input__(not_supported,
-                                      "provider:network_type, "
-                                      "provider:physical_network");
+            return resource_invalid_input(not_supported,
+                                          "provider:network_type, "
+                                          "provider:physical_network");
         }
     }
     if (v[A_SEG_ID].kind != VALUE_INT || !v[A_SEG_ID].i) {
@@ -807,12 +807,12 @@ update_provider(const struct op_ctx *ctx, const struct res_obj *cur,
         return error;
     }
     if (n > 1) {
-        error = l2_invalid_input__("Provider network attributes can be "
-                                   "updated only in provider networks with "
-                                   "a single segment.");
+        error = resource_invalid_input("Provider network attributes can be "
+                                       "updated only in provider networks "
+                                       "with a single segment.");
     } else if (!n || strcmp(segs[0].network_type, "vlan")) {
-        error = l2_invalid_input__("Only VLAN type networks can be "
-                                   "updated.");
+        error = resource_invalid_input("Only VLAN type networks can be "
+                                       "updated.");
     } else if (segs[0].segmentation_id != v[A_SEG_ID].i) {
         const char *params[] = { id };
         int64_t bound;
@@ -821,10 +821,12 @@ update_provider(const struct op_ctx *ctx, const struct res_obj *cur,
                             "AND binding_vif_type NOT IN ('unbound', "
                             "'binding_failed')", params, 1, &bound);
         if (!error && bound) {
-            error = l2_invalid_input__(
-                "Provider network attribute provider:segmentation_id "
-                "cannot be updated if any port in the network has not the "
-                "following binding:vif_type: unbound, binding_failed");
+            error = resource_invalid_input("Provider network attribute "
+                                           "provider:segmentation_id cannot "
+                                           "be updated if any port in the "
+                                           "network has not the following "
+                                           "binding:vif_type: unbound, "
+                                           "binding_failed");
         }
         struct l2_segment new = segs[0];
         new.segmentation_id = v[A_SEG_ID].i < 0 ? 0 : v[A_SEG_ID].i;

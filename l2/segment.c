@@ -215,8 +215,8 @@ segment_create(const struct op_ctx *ctx, const struct res_obj *body,
     int max_mtu = l2_types_network_mtu__(segs, n + 1);
     int64_t net_mtu = net->v[resource_attr_index(net->def, "mtu")].i;
     if (net_mtu && max_mtu && max_mtu < net_mtu) {
-        error = l2_invalid_input__("Requested MTU is too big, maximum is %d",
-                                   max_mtu);
+        error = resource_invalid_input("Requested MTU is too big, maximum is "
+                                       "%d", max_mtu);
         goto out;
     }
 

@@ -41,22 +41,6 @@
 /* ---- Attribute validators (neutron-lib's, as the API layer runs them:
  * "Invalid input for ATTR. Reason: ...") ---- */
 
-static struct neutron_error *invalid_input(const char *fmt, ...)
-    __attribute__((format(printf, 1, 2)));
-
-static struct neutron_error *
-invalid_input(const char *fmt, ...)
-{
-    char reason[600];
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(reason, sizeof reason, fmt, args);
-    va_end(args);
-    return neutron_error_create(NE_BAD_REQUEST, "InvalidInput",
-                                "Invalid input for operation: %s.", reason);
-}
-
 /* validate_ip_address: NULL if 'v' is an IP address, else the reason. */
 static bool
 ip_reason(yajl_val v, char *reason, size_t size)
@@ -849,8 +833,8 @@ check_version(const struct subnet_spec *s, int version, const char *text,
               const char *name)
 {
     if (version != s->version) {
-        return invalid_input("%s '%s' does not match the ip_version '%d'",
-                             name, text, s->version);
+        return resource_invalid_input("%s '%s' does not match the ip_version "
+                                      "'%d'", name, text, s->version);
     }
     return NULL;
 }
@@ -879,26 +863,28 @@ validate_subnet(const struct op_ctx *ctx, const struct subnet_spec *s)
     if (s->dhcp && (s->id ? s->dhcp_given : true) && !s->dhcp_was_enabled) {
         if ((s->version == 4 && s->cidr.prefix > 30)
             || (s->version == 6 && s->cidr.prefix > 126)) {
-            return invalid_input("Subnet has a prefix length that is "
-                                 "incompatible with DHCP service enabled");
+            return resource_invalid_input("Subnet has a prefix length that is "
+                                          "incompatible with DHCP service "
+                                          "enabled");
         }
         if (ipnet_within(&s->cidr, s->version == 4 ? "224.0.0.0/4"
                                                    : "ff00::/8")) {
-            return invalid_input("Multicast IP subnet is not supported if "
-                                 "enable_dhcp is True");
+            return resource_invalid_input("Multicast IP subnet is not "
+                                          "supported if enable_dhcp is True");
         }
         if (s->version == 4 ? ipnet_within(&s->cidr, "127.0.0.0/8")
                             : s->cidr.prefix == 128
                               && ipnet_within(&s->cidr, "::1/128")) {
-            return invalid_input("Loopback IP subnet is not supported if "
-                                 "enable_dhcp is True");
+            return resource_invalid_input("Loopback IP subnet is not "
+                                          "supported if enable_dhcp is True");
         }
         struct ipaddr first;
         ipnet_first(&s->cidr, &first);
         if (s->version == 4 && !first.b[0] && !first.b[1] && !first.b[2]
             && !first.b[3]) {
-            return invalid_input("First IP '0.0.0.0' of network is not "
-                                 "supported if enable_dhcp is True.");
+            return resource_invalid_input("First IP '0.0.0.0' of network is "
+                                          "not supported if enable_dhcp is "
+                                          "True.");
         }
     }
     if (s->gateway_given) {
@@ -915,7 +901,7 @@ validate_subnet(const struct op_ctx *ctx, const struct subnet_spec *s)
         if (s->version == 4 && ipnet_contains(&s->cidr, &s->gateway)
             && (!ipaddr_cmp(&s->gateway, &first)
                 || !ipaddr_cmp(&s->gateway, &last))) {
-            return invalid_input("Gateway is not valid on subnet");
+            return resource_invalid_input("Gateway is not valid on subnet");
         }
         /* The current gateway may not be taken from a router using it. */
         if (s->id && s->cur_gateway && strcmp(s->cur_gateway,
@@ -1001,12 +987,12 @@ validate_subnet(const struct op_ctx *ctx, const struct subnet_spec *s)
     }
     if (s->version == 4) {
         if (s->ra_mode) {
-            return invalid_input("ipv6_ra_mode is not valid when ip_version "
-                                 "is 4");
+            return resource_invalid_input("ipv6_ra_mode is not valid when "
+                                          "ip_version is 4");
         }
         if (s->addr_mode) {
-            return invalid_input("ipv6_address_mode is not valid when "
-                                 "ip_version is 4");
+            return resource_invalid_input("ipv6_address_mode is not valid "
+                                          "when ip_version is 4");
         }
         return NULL;
     }
@@ -1014,28 +1000,30 @@ validate_subnet(const struct op_ctx *ctx, const struct subnet_spec *s)
         /* _validate_ipv6_update_dhcp */
         if (s->dhcp_given && !s->dhcp
             && (s->cur_ra_mode || s->cur_addr_mode)) {
-            return invalid_input("Cannot disable enable_dhcp with ipv6 "
-                                 "attributes set");
+            return resource_invalid_input("Cannot disable enable_dhcp with "
+                                          "ipv6 attributes set");
         }
         return NULL;
     }
     if ((s->ra_mode || s->addr_mode) && !s->dhcp) {
-        return invalid_input("ipv6_ra_mode or ipv6_address_mode cannot be set "
-                             "when enable_dhcp is set to False");
+        return resource_invalid_input("ipv6_ra_mode or ipv6_address_mode "
+                                      "cannot be set when enable_dhcp is set "
+                                      "to False");
     }
     if (s->ra_mode && s->addr_mode && strcmp(s->ra_mode, s->addr_mode)) {
-        return invalid_input("ipv6_ra_mode set to '%s' with ipv6_address_mode "
-                             "set to '%s' is not valid. If both attributes "
-                             "are set, they must be the same value",
-                             s->ra_mode, s->addr_mode);
+        return resource_invalid_input("ipv6_ra_mode set to '%s' with "
+                                      "ipv6_address_mode set to '%s' is not "
+                                      "valid. If both attributes are set, "
+                                      "they must be the same value",
+                                      s->ra_mode, s->addr_mode);
     }
     if ((s->ra_mode || s->addr_mode)
         && is_auto_address(s->ra_mode, s->addr_mode)
         && s->cidr.prefix != 64) {
-        return invalid_input("Invalid CIDR %s for IPv6 address mode. "
-                             "OpenStack uses the EUI-64 address format, "
-                             "which requires the prefix to be /64",
-                             s->cidr_text);
+        return resource_invalid_input("Invalid CIDR %s for IPv6 address mode. "
+                                      "OpenStack uses the EUI-64 address "
+                                      "format, which requires the prefix to "
+                                      "be /64", s->cidr_text);
     }
     return NULL;
 }
@@ -1156,7 +1144,8 @@ check_network_subnets(struct db *db, const char *network_id,
     int rc;
 
     if (!s->cidr.prefix) {
-        return invalid_input("0 is not allowed as CIDR prefix length");
+        return resource_invalid_input("0 is not allowed as CIDR prefix "
+                                      "length");
     }
     stmt = db_prepare(db, "SELECT cidr, segment_id FROM subnets WHERE "
                       "network_id = ?");
@@ -1174,9 +1163,10 @@ check_network_subnets(struct db *db, const char *network_id,
         }
         if (!error && ipnet_parse(db_col_text(stmt, 0), false, &other)
             && ipnet_overlaps(&other, &s->cidr)) {
-            error = invalid_input("Requested subnet with cidr: %s for "
-                                  "network: %s overlaps with another subnet",
-                                  s->cidr_text, network_id);
+            error = resource_invalid_input("Requested subnet with cidr: %s "
+                                           "for network: %s overlaps with "
+                                           "another subnet", s->cidr_text,
+                                           network_id);
         }
     }
     db_reset(stmt);

@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/context.h"
 #include "core/neutron_error.h"
+#include "core/resource.h"
 #include "core/store.h"
 #include "core/util.h"
 #include "db/db.h"
@@ -44,22 +45,22 @@ flat_validate(const struct l2_segment *seg)
     bool known = any_physnet;
 
     if (!physnet[0]) {
-        return l2_invalid_input__("physical_network required for flat "
-                                  "provider network");
+        return resource_invalid_input("physical_network required for flat "
+                                      "provider network");
     }
     if (!n_physnets) {
-        return l2_invalid_input__("Flat provider networks are disabled");
+        return resource_invalid_input("Flat provider networks are disabled");
     }
     for (size_t i = 0; i < n_physnets && !known; i++) {
         known = !strcmp(physnets[i], physnet);
     }
     if (!known) {
-        return l2_invalid_input__("physical_network '%s' unknown for flat "
-                                  "provider network", physnet);
+        return resource_invalid_input("physical_network '%s' unknown for flat "
+                                      "provider network", physnet);
     }
     if (seg->segmentation_id >= 0) {
-        return l2_invalid_input__("segmentation_id prohibited for flat "
-                                  "provider network");
+        return resource_invalid_input("segmentation_id prohibited for flat "
+                                      "provider network");
     }
     return NULL;
 }

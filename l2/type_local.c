@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/neutron_error.h"
+#include "core/resource.h"
 #include "core/util.h"
 #include "l2/driver_api.h"
 
@@ -15,12 +16,12 @@ static struct neutron_error *
 local_validate(const struct l2_segment *seg)
 {
     if (seg->physical_network[0]) {
-        return l2_invalid_input__("physical_network prohibited for local "
-                                  "provider network");
+        return resource_invalid_input("physical_network prohibited for local "
+                                      "provider network");
     }
     if (seg->segmentation_id >= 0) {
-        return l2_invalid_input__("segmentation_id prohibited for local "
-                                  "provider network");
+        return resource_invalid_input("segmentation_id prohibited for local "
+                                      "provider network");
     }
     return NULL;
 }

@@ -17,6 +17,7 @@
 #include "core/config.h"
 #include "core/context.h"
 #include "core/neutron_error.h"
+#include "core/resource.h"
 #include "core/util.h"
 #include "l2/driver_api.h"
 
@@ -85,15 +86,15 @@ static struct neutron_error *
 tunnel_validate(const struct tunnel_type *t, const struct l2_segment *seg)
 {
     if (seg->physical_network[0]) {
-        return l2_invalid_input__("provider:physical_network specified for "
-                                  "%s network", t->type);
+        return resource_invalid_input("provider:physical_network specified "
+                                      "for %s network", t->type);
     }
     if (seg->segmentation_id >= 0
         && (seg->segmentation_id < t->min_id
             || seg->segmentation_id > t->max_id)) {
-        return l2_invalid_input__("segmentation_id out of range (%lld "
-                                  "through %lld)", (long long) t->min_id,
-                                  (long long) t->max_id);
+        return resource_invalid_input("segmentation_id out of range (%lld "
+                                      "through %lld)", (long long) t->min_id,
+                                      (long long) t->max_id);
     }
     return NULL;
 }

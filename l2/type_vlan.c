@@ -14,6 +14,7 @@
 #include "core/config.h"
 #include "core/context.h"
 #include "core/neutron_error.h"
+#include "core/resource.h"
 #include "core/store.h"
 #include "core/util.h"
 #include "db/db.h"
@@ -108,19 +109,19 @@ vlan_validate(const struct l2_segment *seg)
 {
     if (seg->physical_network[0]) {
         if (!find_physnet(seg->physical_network)) {
-            return l2_invalid_input__("physical_network '%s' unknown for "
-                                      "VLAN provider network",
-                                      seg->physical_network);
+            return resource_invalid_input("physical_network '%s' unknown for "
+                                          "VLAN provider network",
+                                          seg->physical_network);
         }
         if (seg->segmentation_id >= 0
             && (seg->segmentation_id < 1 || seg->segmentation_id > 4094)) {
-            return l2_invalid_input__("segmentation_id out of range (1 "
-                                      "through 4094)");
+            return resource_invalid_input("segmentation_id out of range (1 "
+                                          "through 4094)");
         }
     } else if (seg->segmentation_id >= 0) {
-        return l2_invalid_input__("segmentation_id requires "
-                                  "physical_network for VLAN provider "
-                                  "network");
+        return resource_invalid_input("segmentation_id requires "
+                                      "physical_network for VLAN provider "
+                                      "network");
     }
     return NULL;
 }

@@ -14,6 +14,7 @@
 #include "core/context.h"
 #include "core/log.h"
 #include "core/neutron_error.h"
+#include "core/resource.h"
 #include "core/store.h"
 #include "core/util.h"
 #include "db/db.h"
@@ -29,19 +30,6 @@
 #define POOL_INSERT_BATCH 256
 
 /* ---- Errors ---- */
-
-struct neutron_error *
-l2_invalid_input__(const char *fmt, ...)
-{
-    char reason[600];
-    va_list args;
-
-    va_start(args, fmt);
-    vsnprintf(reason, sizeof reason, fmt, args);
-    va_end(args);
-    return neutron_error_create(NE_BAD_REQUEST, "InvalidInput",
-                                "Invalid input for operation: %s.", reason);
-}
 
 struct neutron_error *
 l2_no_network_available__(void)
@@ -578,8 +566,8 @@ l2_type_validate__(const struct l2_segment *seg)
     const struct l2_type_class *t = l2_type_find__(seg->network_type);
 
     if (!t) {
-        return l2_invalid_input__("network_type value '%s' not supported",
-                                  seg->network_type);
+        return resource_invalid_input("network_type value '%s' not supported",
+                                      seg->network_type);
     }
     return t->validate ? t->validate(seg) : NULL;
 }
@@ -591,8 +579,8 @@ l2_type_reserve__(const struct op_ctx *ctx, struct l2_segment *seg)
     struct neutron_error *error;
 
     if (!t) {
-        return l2_invalid_input__("network_type value '%s' not supported",
-                                  seg->network_type);
+        return resource_invalid_input("network_type value '%s' not supported",
+                                      seg->network_type);
     }
     error = t->reserve ? t->reserve(ctx, seg) : NULL;
     if (!error) {
