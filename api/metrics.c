@@ -251,13 +251,12 @@ write_providers(struct text *t, struct db *db)
         }
     }
 
-    text_printf(t, "# HELP hadron_driver_up 1 if the L3 driver reports "
-                "itself healthy.\n# TYPE hadron_driver_up gauge\n");
+    text_printf(t, "# HELP hadron_driver_up 1 if the L3 driver reported "
+                "itself healthy at its last check (every [journal] "
+                "health_interval_ms).\n# TYPE hadron_driver_up gauge\n");
     for (size_t i = 0; i < n; i++) {
         const struct l3_provider *p = l3_provider_at(i);
-        bool lost = false;
-        char msg[256];
-        bool up = l3_provider_health(p, &lost, msg, sizeof msg);
+        bool up = l3_provider_was_healthy(p);
         text_printf(t, "hadron_driver_up{driver=\"");
         text_label(t, l3_provider_name(p));
         text_printf(t, "\",class=\"");

@@ -36,10 +36,12 @@
  * longer exists): the core calls it at start and when health() reports
  * that the backend lost its state.
  *
- * Threads: init() and destroy() run on the main thread; every other op
- * runs on the driver's own dispatcher thread, never concurrently with
- * another op of the same driver instance.  An op may block (it never holds
- * up the API), but should bound its waits with timeouts.
+ * Threads: init() and destroy() run on the main thread; capabilities()
+ * and validate() on the API's threads, at any time (they may only read
+ * what init() set); apply(), sync_all() and health() on the driver's own
+ * dispatcher thread, never concurrently with one another (nothing else,
+ * /metrics included, calls them).  Those may block (they never hold up
+ * the API), but should bound their waits with timeouts.
  *
  * Strings: all `const char *` given to an op are valid during the call
  * only. */

@@ -507,6 +507,12 @@ l3_provider_state(const struct l3_provider *p)
     return p ? p->state : NULL;
 }
 
+bool
+l3_provider_was_healthy(const struct l3_provider *p)
+{
+    return p && !atomic_load(&p->unhealthy);
+}
+
 void
 l3_provider_get_stats(const struct l3_provider *p,
                       struct l3_provider_stats *s)

@@ -122,6 +122,13 @@ enum hadron_l3_result l3_provider_sync_all(const struct l3_provider *,
 bool l3_provider_health(const struct l3_provider *, bool *lost_state,
                         char *msg, size_t msg_size);
 
+/* What the last l3_provider_health() said (true before the first).  For
+ * readers on other threads (/metrics): health() itself is an op, run by
+ * the provider's dispatcher only, since a driver's ops never overlap (an
+ * odl client's one connection cannot serve two threads), and a scrape
+ * must not wait on a backend. */
+bool l3_provider_was_healthy(const struct l3_provider *);
+
 /* True if the provider's driver has a sync_all() of its own (the journal
  * gives those a full sync at start; without one, a sync replays a create
  * per router, which the journal does only for a lost state). */

@@ -8,8 +8,10 @@
  * (SIGTERM; it comes back empty, so the journal must notice and resync) or,
  * in the second test, answers 503 to everything, for OUTAGE_MS.  Checks:
  *   - the API keeps answering as before: every answer is the normal one
- *     (no 5xx), and the p99 latency during the outage stays within
- *     P99_FACTOR times the baseline's p99 plus P99_SLACK_MS;
+ *     (no 5xx), and the p95 latency during the outage stays within
+ *     P95_FACTOR times the baseline's p95 plus P95_SLACK_MS (the p99 is
+ *     printed: of some 600 answers it is the 6th slowest, which a single
+ *     stall of a 2-core machine decides);
  *   - the journal holds: a router created during the outage has its
  *     entry pending (or being retried) in GET /v2.0/journal_entries at
  *     the end of it (the depth of the odl journal is printed);
@@ -39,8 +41,8 @@
 #define N_CLIENTS 16
 #define BASELINE_MS 3000
 #define OUTAGE_MS 4000
-#define P99_FACTOR 3
-#define P99_SLACK_MS 250
+#define P95_FACTOR 3
+#define P95_SLACK_MS 250
 #define CONVERGE_MS 60000
 #define PACE_MS 100
 #define PROJECT "e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3e3"
@@ -257,6 +259,17 @@ percentile(struct latencies *l, double p)
     return l->ms[i];
 }
 
+/* hadron_driver_up of the odl provider in /metrics. */
+static double
+driver_up(struct apitest_server *srv)
+{
+    struct apitest_resp *m = api_get(srv, "/metrics");
+    double up = apitest_metric(m->body, "hadron_driver_up{driver=\"odl\","
+                               "class=\"odl\"}");
+    apitest_resp_free(m);
+    return up;
+}
+
 /* Rows of the odl driver's journal in 'state'; with 'router' nonnull,
  * whether one of them is for that router (into '*found'). */
 static size_t
@@ -329,6 +342,7 @@ run_outage(bool gone)
     topo_sleep_ms(OUTAGE_MS / 2);
     size_t depth_mid = journal_depth(srv, "pending&state=processing", NULL,
                                      NULL);
+    double up_mid = driver_up(srv);
     topo_sleep_ms(OUTAGE_MS / 2);
     bool probe_held = false;
     size_t depth_end = journal_depth(srv, "pending&state=processing", probe,
@@ -366,6 +380,7 @@ run_outage(bool gone)
     long diffs = odlpeer_wait_equal(peer, srv, flavor, 10000, stderr,
                                     &n_objects);
     double converge_s = (double) (time_monotonic_usec() - back) / 1e6;
+    double up_after = driver_up(srv);
 
     /* For the diagnosis of a failure: the journal's and driver's
      * counters. */
@@ -382,13 +397,14 @@ run_outage(bool gone)
     }
     apitest_resp_free(m);
 
-    double p50[N_PHASES], p99[N_PHASES];
+    double p50[N_PHASES], p95[N_PHASES], p99[N_PHASES];
     for (int i = 0; i < N_PHASES; i++) {
         p50[i] = percentile(&sh.lat[i], 0.50);
+        p95[i] = percentile(&sh.lat[i], 0.95);
         p99[i] = percentile(&sh.lat[i], 0.99);
         printf("backend_outage (%s): %-6s %5zu requests, p50 %6.1f ms, "
-               "p99 %6.1f ms\n", what, phase_names[i], sh.lat[i].n, p50[i],
-               p99[i]);
+               "p95 %6.1f ms, p99 %6.1f ms\n", what, phase_names[i],
+               sh.lat[i].n, p50[i], p95[i], p99[i]);
     }
     printf("backend_outage (%s): odl journal depth %zu at the start of the "
            "outage, %zu midway, %zu at the end (the probe router's entry "
@@ -397,15 +413,21 @@ run_outage(bool gone)
            "mismatches, %zu entries left\n", what, depth_start, depth_mid,
            depth_end, probe_held ? "held" : "NOT held", converge_s,
            n_objects, diffs, left);
+    printf("backend_outage (%s): hadron_driver_up %g midway, %g at the end\n",
+           what, up_mid, up_after);
     fflush(stdout);
 
     assert_true(sh.lat[DURING].n > 0);
-    assert_true(p99[DURING] <= P99_FACTOR * p99[BEFORE] + P99_SLACK_MS);
+    assert_true(p95[DURING] <= P95_FACTOR * p95[BEFORE] + P95_SLACK_MS);
     assert_true(probe_held);
     assert_true(depth_end > 0);
     assert_int_equal(diffs, 0);
     assert_int_equal(left, 0);
     assert_true(n_objects > 0);
+    /* /metrics shows what the dispatcher's health checks found (every
+     * 200 ms here). */
+    assert_true(up_mid == 0);
+    assert_true(up_after == 1);
 
     assert_int_equal(apitest_server_stop(srv), 0);
     odlpeer_stop(peer);

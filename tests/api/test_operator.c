@@ -56,23 +56,6 @@ test_healthcheck(void **state)
     apitest_resp_free(r);
 }
 
-/* Returns the value of the sample line starting with 'prefix' (a metric
- * name with its labels), or -1 if there is none. */
-static double
-sample(const char *text, const char *prefix)
-{
-    size_t len = strlen(prefix);
-
-    for (const char *p = text; p && *p; ) {
-        if (!strncmp(p, prefix, len) && p[len] == ' ') {
-            return atof(p + len + 1);
-        }
-        p = strchr(p, '\n');
-        p = p ? p + 1 : NULL;
-    }
-    return -1;
-}
-
 static void
 test_metrics(void **state)
 {
@@ -102,41 +85,68 @@ test_metrics(void **state)
     assert_non_null(strstr(t, "# TYPE hadron_http_requests_total counter"));
     assert_non_null(strstr(t, "# TYPE hadron_http_request_duration_seconds "
                               "histogram"));
-    assert_true(sample(t, "hadron_http_requests_total{route=\"/v2.0/"
-                          "networks\",method=\"POST\",status=\"201\"}")
+    assert_true(apitest_metric(t, "hadron_http_requests_total{route="
+                               "\"/v2.0/networks\",method=\"POST\","
+                               "status=\"201\"}") == 3);
+    assert_true(apitest_metric(t, "hadron_http_requests_total{route="
+                               "\"/v2.0/networks/{}\",method=\"GET\","
+                               "status=\"404\"}") == 1);
+    assert_true(apitest_metric(t, "hadron_http_requests_total{route="
+                               "\"unmatched\",method=\"GET\","
+                               "status=\"404\"}") == 1);
+    assert_true(apitest_metric(t, "hadron_http_request_duration_seconds_"
+                               "count{route=\"/v2.0/networks\",method="
+                               "\"POST\",status=\"201\"}") == 3);
+    assert_true(apitest_metric(t, "hadron_http_request_duration_seconds_"
+                               "bucket{route=\"/v2.0/networks\",method="
+                               "\"POST\",status=\"201\",le=\"+Inf\"}")
                 == 3);
-    assert_true(sample(t, "hadron_http_requests_total{route=\"/v2.0/"
-                          "networks/{}\",method=\"GET\",status=\"404\"}")
-                == 1);
-    assert_true(sample(t, "hadron_http_requests_total{route=\"unmatched\","
-                          "method=\"GET\",status=\"404\"}") == 1);
-    assert_true(sample(t, "hadron_http_request_duration_seconds_count{route="
-                          "\"/v2.0/networks\",method=\"POST\",status="
-                          "\"201\"}") == 3);
-    assert_true(sample(t, "hadron_http_request_duration_seconds_bucket{route="
-                          "\"/v2.0/networks\",method=\"POST\",status="
-                          "\"201\",le=\"+Inf\"}") == 3);
-    assert_true(sample(t, "hadron_http_request_duration_seconds_sum{route="
-                          "\"/v2.0/networks\",method=\"POST\",status="
-                          "\"201\"}") > 0);
+    assert_true(apitest_metric(t, "hadron_http_request_duration_seconds_"
+                               "sum{route=\"/v2.0/networks\",method="
+                               "\"POST\",status=\"201\"}") > 0);
 
     /* The default provider (noop) is healthy with an empty journal. */
-    assert_true(sample(t, "hadron_journal_pending{driver=\"noop\"}") == 0);
-    assert_true(sample(t, "hadron_journal_oldest_age_seconds{driver="
-                          "\"noop\"}") == 0);
-    assert_true(sample(t, "hadron_driver_up{driver=\"noop\",class="
-                          "\"noop\"}") == 1);
+    assert_true(apitest_metric(t, "hadron_journal_pending{driver="
+                               "\"noop\"}") == 0);
+    assert_true(apitest_metric(t, "hadron_journal_oldest_age_seconds{"
+                               "driver=\"noop\"}") == 0);
+    assert_true(apitest_metric(t, "hadron_driver_up{driver=\"noop\","
+                               "class=\"noop\"}") == 1);
     assert_non_null(strstr(t, "hadron_driver_ops_total{driver=\"noop\","
                               "op=\"apply_ok\"}"));
-    assert_true(sample(t, "hadron_db_connections") >= 1);
-    assert_true(sample(t, "hadron_db_connections_in_use") >= 1);
+    assert_true(apitest_metric(t, "hadron_db_connections") >= 1);
+    assert_true(apitest_metric(t, "hadron_db_connections_in_use") >= 1);
     apitest_resp_free(r);
 
     /* The scrape itself is counted by the next one. */
     r = apitest_request(srv, "GET", "/metrics", NULL, NULL);
-    assert_true(sample(r->body, "hadron_http_requests_total{route=\"/metrics"
-                                "\",method=\"GET\",status=\"200\"}") == 1);
+    assert_true(apitest_metric(r->body, "hadron_http_requests_total{route="
+                               "\"/metrics\",method=\"GET\",status="
+                               "\"200\"}") == 1);
     apitest_resp_free(r);
+
+    /* A scrape reads what the dispatcher's last health check found: it
+     * never calls the driver itself (its ops must not overlap, and a
+     * scrape must not wait on a backend).  The dispatcher checks every
+     * health_interval_ms (5 s), so 20 scrapes see at most one more. */
+    static const char health_calls[] = "hadron_driver_ops_total{driver="
+                                       "\"noop\",op=\"health_calls\"}";
+    uint64_t start = time_monotonic_usec();
+    r = apitest_request(srv, "GET", "/metrics", NULL, NULL);
+    double before = apitest_metric(r->body, health_calls);
+    apitest_resp_free(r);
+    for (int i = 0; i < 20; i++) {
+        r = apitest_request(srv, "GET", "/metrics", NULL, NULL);
+        assert_true(apitest_metric(r->body, "hadron_driver_up{driver="
+                                   "\"noop\",class=\"noop\"}") == 1);
+        if (i == 19) {
+            double after = apitest_metric(r->body, health_calls);
+            double periods = (double) (time_monotonic_usec() - start) / 5e6;
+            assert_true(before >= 1);
+            assert_true(after - before <= periods + 1);
+        }
+        apitest_resp_free(r);
+    }
 }
 
 /* Runs hadron-manage with the configuration file 'path' and the arguments

@@ -445,6 +445,21 @@ jlen(yajl_val root, const char *path)
     return YAJL_IS_ARRAY(v) ? v->u.array.len : 0;
 }
 
+double
+apitest_metric(const char *text, const char *prefix)
+{
+    size_t len = strlen(prefix);
+
+    for (const char *p = text; p && *p; ) {
+        if (!strncmp(p, prefix, len) && p[len] == ' ') {
+            return atof(p + len + 1);
+        }
+        p = strchr(p, '\n');
+        p = p ? p + 1 : NULL;
+    }
+    return -1;
+}
+
 char *
 apitest_resp_header(const struct apitest_resp *resp, const char *name)
 {

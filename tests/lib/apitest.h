@@ -74,6 +74,10 @@ size_t jlen(yajl_val root, const char *path);           /* array length */
 /* The value of response header 'name' (any case), malloc'd, or NULL. */
 char *apitest_resp_header(const struct apitest_resp *, const char *name);
 
+/* The value of the /metrics sample line starting with 'prefix' (a metric
+ * name with its labels) in 'text', or -1 if there is none. */
+double apitest_metric(const char *text, const char *prefix);
+
 /* Asserts that 'resp' is a NeutronError with 'status' and 'type'. */
 #define assert_neutron_error(RESP, STATUS, TYPE)                        \
     apitest_assert_error__(RESP, STATUS, TYPE, __FILE__, __LINE__)
