@@ -1,6 +1,7 @@
 /* api/metrics.c: see metrics.h. */
 #include "api/metrics.h"
 
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -290,6 +291,31 @@ write_providers(struct text *t, struct db *db)
     }
 }
 
+/* Figures to tell a leak from the allocator's fragmentation or a cache
+ * still filling, when the RSS rises. */
+static void
+write_memory(struct text *t)
+{
+    struct db_stats st;
+    struct mallinfo2 mi = mallinfo2();
+
+    db_get_stats(&st);
+    text_printf(t, "# HELP hadron_heap_in_use_bytes Bytes malloc has handed "
+                "out and not got back (mallinfo2 uordblks + hblkhd).\n"
+                "# TYPE hadron_heap_in_use_bytes gauge\n"
+                "hadron_heap_in_use_bytes %zu\n"
+                "# HELP hadron_db_statements_cached Prepared statements "
+                "held by the database connections' caches.\n"
+                "# TYPE hadron_db_statements_cached gauge\n"
+                "hadron_db_statements_cached %ld\n"
+                "# HELP hadron_db_statements_prepared_total Statements "
+                "prepared (cache misses) since start.\n"
+                "# TYPE hadron_db_statements_prepared_total counter\n"
+                "hadron_db_statements_prepared_total %ld\n",
+                mi.uordblks + mi.hblkhd, st.statements_cached,
+                st.statements_prepared);
+}
+
 static struct neutron_error *
 show_metrics(struct api_request *req, const void *aux)
 {
@@ -297,6 +323,7 @@ show_metrics(struct api_request *req, const void *aux)
 
     write_requests(&t);
     write_providers(&t, req->db);
+    write_memory(&t);
     if (server) {
         text_printf(&t, "# HELP hadron_db_connections Database "
                     "connections open (one per API worker).\n"

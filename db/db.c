@@ -9,6 +9,7 @@
 
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,6 +159,25 @@ reset_active_stmts(struct db *db)
  * transactions, when no caller holds a statement. */
 #define DB_STMT_CACHE_MAX 512
 
+/* Process-wide, for /metrics: statements in all caches, and prepared. */
+static atomic_long stmts_cached, stmts_prepared;
+
+void
+db_get_stats(struct db_stats *s)
+{
+    s->statements_cached = atomic_load(&stmts_cached);
+    s->statements_prepared = atomic_load(&stmts_prepared);
+}
+
+static void
+uncache_stmt(struct db *db, struct db_stmt *stmt)
+{
+    HASH_DEL(db->stmts, stmt);
+    free(stmt->sql);
+    db->class->stmt_destroy(stmt);
+    atomic_fetch_sub(&stmts_cached, 1);
+}
+
 static void
 trim_stmt_cache(struct db *db)
 {
@@ -172,9 +192,7 @@ trim_stmt_cache(struct db *db)
         if (!n--) {
             break;
         }
-        HASH_DEL(db->stmts, stmt);
-        free(stmt->sql);
-        db->class->stmt_destroy(stmt);
+        uncache_stmt(db, stmt);
     }
 }
 
@@ -187,9 +205,7 @@ db_close(struct db *db)
         return;
     }
     HASH_ITER (hh, db->stmts, stmt, next) {
-        HASH_DEL(db->stmts, stmt);
-        free(stmt->sql);
-        db->class->stmt_destroy(stmt);
+        uncache_stmt(db, stmt);
     }
     db->class->close(db);
 }
@@ -388,6 +404,8 @@ db_prepare(struct db *db, const char *sql)
     stmt->bad_param = 0;
     stmt->changes = 0;
     HASH_ADD_KEYPTR(hh, db->stmts, stmt->sql, strlen(stmt->sql), stmt);
+    atomic_fetch_add(&stmts_cached, 1);
+    atomic_fetch_add(&stmts_prepared, 1);
     return stmt;
 }
 

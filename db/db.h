@@ -115,6 +115,15 @@ int db_transact(struct db *db, db_txn_fn *fn, void *arg, int max_attempts);
  * failure (see db_errmsg()). */
 struct db_stmt *db_prepare(struct db *db, const char *sql);
 
+/* Process-wide statement figures (for /metrics): statements held in the
+ * connections' caches now, and prepared since start (a count that keeps
+ * rising under a steady load means ever new SQL texts). */
+struct db_stats {
+    long statements_cached;
+    long statements_prepared;
+};
+void db_get_stats(struct db_stats *);
+
 /* Bind parameter 'idx' (1-based).  Text is copied.  NULL text binds SQL NULL.
  * Unbound parameters are NULL.  An 'idx' out of range makes the next
  * db_step() fail with DB_ERROR.  Binding while rows are pending resets the

@@ -115,6 +115,12 @@ test_metrics(void **state)
     assert_non_null(strstr(t, "hadron_driver_ops_total{driver=\"noop\","
                               "op=\"apply_ok\"}"));
     assert_true(apitest_metric(t, "hadron_db_connections") >= 1);
+    /* The requests above prepared statements, which the caches keep. */
+    double cached = apitest_metric(t, "hadron_db_statements_cached");
+    assert_true(cached >= 5);
+    assert_true(apitest_metric(t, "hadron_db_statements_prepared_total")
+                >= cached);
+    assert_true(apitest_metric(t, "hadron_heap_in_use_bytes") >= 0);
     assert_true(apitest_metric(t, "hadron_db_connections_in_use") >= 1);
     apitest_resp_free(r);
 

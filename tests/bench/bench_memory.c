@@ -17,7 +17,10 @@
  *   - over a soak: the same mix for --soak-seconds, RSS sampled every
  *     --sample-seconds; prints the samples, the growth from the mean of
  *     the first third of the samples to the mean of the last third, and
- *     the least-squares trend in MiB per minute.
+ *     the least-squares trend in MiB per minute; the same for the heap in
+ *     use (/metrics hadron_heap_in_use_bytes, malloc's count: a leak
+ *     shows there, an allocator's fragmentation only in the RSS), with the
+ *     statements the connections' caches hold.
  * The server must stop cleanly at the end (under an ASan build that means
  * no leak report: run it so to check for leaks).
  *
@@ -356,6 +359,8 @@ struct samples {
     const char *db_path;        /* SQLite: the database file, or NULL */
     long *rss_kb;
     size_t n;
+    struct apitest_server *srv; /* for /metrics, or NULL */
+    long *heap_kb;              /* hadron_heap_in_use_bytes per sample */
 };
 
 static double
@@ -379,6 +384,19 @@ take_sample(long t, void *aux)
     s->rss_kb[s->n++] = rss;
     printf("memory (%s): soak t=%4lds VmRSS %7.1f MiB, VmHWM %7.1f MiB",
            s->engine, t, (double) rss / 1024.0, (double) hwm / 1024.0);
+    if (s->srv) {
+        /* The heap in use tells a leak from fragmentation; the statements
+         * a cache still filling. */
+        struct apitest_resp *m = api_get(s->srv, "/metrics");
+        double heap = apitest_metric(m->body, "hadron_heap_in_use_bytes");
+        s->heap_kb = xrealloc(s->heap_kb, s->n * sizeof *s->heap_kb);
+        s->heap_kb[s->n - 1] = (long) (heap / 1024.0);
+        printf(", heap in use %6.1f MiB, statements %4.0f cached, %5.0f "
+               "prepared", heap / 1048576.0,
+               apitest_metric(m->body, "hadron_db_statements_cached"),
+               apitest_metric(m->body, "hadron_db_statements_prepared_total"));
+        apitest_resp_free(m);
+    }
     if (s->db_path) {
         printf(", database %.1f MiB, WAL %.1f MiB", file_mib(s->db_path, ""),
                file_mib(s->db_path, "-wal"));
@@ -486,8 +504,9 @@ run_engine(const char *engine)
     const char *sqlite = "sqlite:///";
     struct samples s = { srv->pid, engine,
                          strncmp(srv->db_url, sqlite, strlen(sqlite)) ? NULL
-                         : srv->db_url + strlen(sqlite), NULL, 0 };
-    struct samples peak = { srv->pid, engine, NULL, NULL, 0 };
+                         : srv->db_url + strlen(sqlite), NULL, 0, srv,
+                         NULL };
+    struct samples peak = { srv->pid, engine, NULL, NULL, 0, NULL, NULL };
     run_mix(&fill, srv->port, load_seconds, 1, take_sample_quiet, &peak,
             &ops, &failures);
     printf("memory (%s): under load (%ld clients, %ld s, %ld ops, %.0f "
@@ -523,6 +542,12 @@ run_engine(const char *engine)
            "%+.3f MiB/min over the second half\n", engine,
            slope_mib_per_min(s.rss_kb, s.n, sample_seconds),
            slope_mib_per_min(s.rss_kb + half, s.n - half, sample_seconds));
+    printf("memory (%s): heap in use: first third %.1f MiB, last third "
+           "%.1f MiB; trend %+.3f MiB/min over all samples, %+.3f MiB/min "
+           "over the second half\n", engine, mean_mib(s.heap_kb, third),
+           mean_mib(s.heap_kb + s.n - third, third),
+           slope_mib_per_min(s.heap_kb, s.n, sample_seconds),
+           slope_mib_per_min(s.heap_kb + half, s.n - half, sample_seconds));
     print_rss(engine, "after the soak", srv->pid);
     fflush(stdout);
 
@@ -530,6 +555,7 @@ run_engine(const char *engine)
     printf("memory (%s): server stopped with status %d%s\n", engine, status,
            status ? "" : " (no error or sanitizer report in its log)");
     free(s.rss_kb);
+    free(s.heap_kb);
     free(fill.nets);
     free(fill.ports);
     free(fill.routers);
