@@ -2,6 +2,7 @@
 #include "api/json.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/neutron_error.h"
@@ -108,96 +109,10 @@ json_parse_limited(const char *text, size_t len, int max_depth,
     return NULL;
 }
 
-yajl_gen
-json_gen_create(void)
-{
-    /* Strings reaching the generator come from yajl's validated input or
-     * from the server's UTF-8-checked URL, so no second validation. */
-    return yajl_gen_alloc(NULL);
-}
-
-void
-json_str(yajl_gen g, const char *s)
-{
-    if (s) {
-        yajl_gen_string(g, (const unsigned char *) s, strlen(s));
-    } else {
-        yajl_gen_null(g);
-    }
-}
-
-void
-json_key(yajl_gen g, const char *key)
-{
-    yajl_gen_string(g, (const unsigned char *) key, strlen(key));
-}
-
-void
-json_kv_str(yajl_gen g, const char *key, const char *value)
-{
-    json_key(g, key);
-    json_str(g, value);
-}
-
-void
-json_kv_int(yajl_gen g, const char *key, int64_t value)
-{
-    json_key(g, key);
-    yajl_gen_integer(g, value);
-}
-
-void
-json_kv_bool(yajl_gen g, const char *key, bool value)
-{
-    json_key(g, key);
-    yajl_gen_bool(g, value);
-}
-
-void
-json_kv_null(yajl_gen g, const char *key)
-{
-    json_key(g, key);
-    yajl_gen_null(g);
-}
-
-void
-json_value(yajl_gen g, yajl_val v)
-{
-    if (!v || YAJL_IS_NULL(v)) {
-        yajl_gen_null(g);
-    } else if (YAJL_IS_STRING(v)) {
-        json_str(g, v->u.string);
-    } else if (YAJL_IS_INTEGER(v)) {
-        yajl_gen_integer(g, YAJL_GET_INTEGER(v));
-    } else if (YAJL_IS_NUMBER(v)) {
-        yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-    } else if (YAJL_IS_TRUE(v)) {
-        yajl_gen_bool(g, 1);
-    } else if (YAJL_IS_FALSE(v)) {
-        yajl_gen_bool(g, 0);
-    } else if (YAJL_IS_OBJECT(v)) {
-        yajl_gen_map_open(g);
-        for (size_t i = 0; i < v->u.object.len; i++) {
-            json_key(g, v->u.object.keys[i]);
-            json_value(g, v->u.object.values[i]);
-        }
-        yajl_gen_map_close(g);
-    } else if (YAJL_IS_ARRAY(v)) {
-        yajl_gen_array_open(g);
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            json_value(g, v->u.array.values[i]);
-        }
-        yajl_gen_array_close(g);
-    }
-}
-
 char *
 json_error_body(const struct neutron_error *e)
 {
     yajl_gen g = json_gen_create();
-    const unsigned char *buf;
-    size_t len;
-    char *body;
 
     yajl_gen_map_open(g);
     json_key(g, "NeutronError");
@@ -207,8 +122,5 @@ json_error_body(const struct neutron_error *e)
     json_kv_str(g, "detail", "");
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
-    yajl_gen_get_buf(g, &buf, &len);
-    body = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
-    return body;
+    return json_gen_finish(g);
 }

@@ -34,6 +34,7 @@
 
 #include "core/context.h"
 #include "core/journal.h"
+#include "core/jsonv.h"
 #include "core/l3-internal.h"
 #include "core/log.h"
 #include "core/neutron_error.h"
@@ -42,55 +43,15 @@
 #include "db/db.h"
 #include "flavors/registry.h"
 
-/* ---- JSON output helpers ---- */
+/* ---- JSON output ---- */
 
-static void
-gen_str(yajl_gen g, const char *s)
-{
-    if (s) {
-        yajl_gen_string(g, (const unsigned char *) s, strlen(s));
-    } else {
-        yajl_gen_null(g);
-    }
-}
-
-static void
-gen_kv_str(yajl_gen g, const char *key, const char *value)
-{
-    gen_str(g, key);
-    gen_str(g, value);
-}
-
-/* Writes JSON text 'json' (trusted: it comes from our own columns) as a
- * value, or 'dflt' when it is NULL or empty. */
+/* Writes 'key' and the JSON text 'json' (trusted: it comes from our own
+ * columns) as its value, or 'dflt' when it is NULL or empty. */
 static void
 gen_kv_raw(yajl_gen g, const char *key, const char *json, const char *dflt)
 {
-    const char *text = json && *json ? json : dflt;
-
-    gen_str(g, key);
-    yajl_gen_number(g, text, strlen(text));
-}
-
-static char *
-gen_finish(yajl_gen g)
-{
-    const unsigned char *buf;
-    size_t len;
-
-    yajl_gen_get_buf(g, &buf, &len);
-    char *text = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
-    return text;
-}
-
-static yajl_gen
-gen_create(void)
-{
-    yajl_gen g = yajl_gen_alloc(NULL);
-
-    yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-    return g;
+    json_key(g, key);
+    json_raw(g, json && *json ? json : dflt);
 }
 
 /* ---- Queries ---- */
@@ -228,10 +189,10 @@ gen_gateway(yajl_gen g, const struct port_row *rows, size_t n,
         return;
     }
     yajl_gen_map_open(g);
-    gen_kv_str(g, "network_id", first->network_id);
-    gen_str(g, "enable_snat");
+    json_kv_str(g, "network_id", first->network_id);
+    json_key(g, "enable_snat");
     yajl_gen_bool(g, enable_snat);
-    gen_str(g, "external_fixed_ips");
+    json_key(g, "external_fixed_ips");
     yajl_gen_array_open(g);
     for (const struct port_row *r = first;
          r < rows + n && !strcmp(r->id, gw_port_id); r++) {
@@ -239,8 +200,8 @@ gen_gateway(yajl_gen g, const struct port_row *rows, size_t n,
             continue;
         }
         yajl_gen_map_open(g);
-        gen_kv_str(g, "subnet_id", r->subnet_id);
-        gen_kv_str(g, "ip_address", r->ip);
+        json_kv_str(g, "subnet_id", r->subnet_id);
+        json_kv_str(g, "ip_address", r->ip);
         yajl_gen_map_close(g);
         /* The upstream gateway: the first IPv4 subnet's, else the first
          * one's. */
@@ -251,21 +212,21 @@ gen_gateway(yajl_gen g, const struct port_row *rows, size_t n,
         }
     }
     yajl_gen_array_close(g);
-    gen_str(g, "port");
+    json_key(g, "port");
     yajl_gen_map_open(g);
-    gen_kv_str(g, "id", gw_port_id);
-    gen_kv_str(g, "mac_address", first->mac);
-    gen_kv_str(g, "network_id", first->network_id);
-    gen_str(g, "cidrs");
+    json_kv_str(g, "id", gw_port_id);
+    json_kv_str(g, "mac_address", first->mac);
+    json_kv_str(g, "network_id", first->network_id);
+    json_key(g, "cidrs");
     yajl_gen_array_open(g);
     for (const struct port_row *r = first;
          r < rows + n && !strcmp(r->id, gw_port_id); r++) {
         if (r->cidr) {
-            gen_str(g, r->cidr);
+            json_str(g, r->cidr);
         }
     }
     yajl_gen_array_close(g);
-    gen_kv_str(g, "gateway_ip", gateway_ip);
+    json_kv_str(g, "gateway_ip", gateway_ip);
     gen_kv_raw(g, "vif_details", first->vif_details, "{}");
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
@@ -274,7 +235,7 @@ gen_gateway(yajl_gen g, const struct port_row *rows, size_t n,
 static void
 gen_interfaces(yajl_gen g, const struct port_row *rows, size_t n)
 {
-    gen_str(g, "interfaces");
+    json_key(g, "interfaces");
     yajl_gen_array_open(g);
     for (size_t i = 0; i < n; i++) {
         const struct port_row *r = &rows[i];
@@ -283,15 +244,15 @@ gen_interfaces(yajl_gen g, const struct port_row *rows, size_t n)
             continue;
         }
         yajl_gen_map_open(g);
-        gen_kv_str(g, "port_id", r->id);
-        gen_kv_str(g, "mac_address", r->mac);
-        gen_kv_str(g, "network_id", r->network_id);
-        gen_kv_str(g, "subnet_id", r->subnet_id);
-        gen_kv_str(g, "ip_address", r->ip);
-        gen_kv_str(g, "cidr", r->cidr);
+        json_kv_str(g, "port_id", r->id);
+        json_kv_str(g, "mac_address", r->mac);
+        json_kv_str(g, "network_id", r->network_id);
+        json_kv_str(g, "subnet_id", r->subnet_id);
+        json_kv_str(g, "ip_address", r->ip);
+        json_kv_str(g, "cidr", r->cidr);
         gen_kv_raw(g, "vif_details", r->vif_details, "{}");
-        gen_kv_str(g, "network_type", r->network_type);
-        gen_str(g, "segmentation_id");
+        json_kv_str(g, "network_type", r->network_type);
+        json_key(g, "segmentation_id");
         if (r->has_seg_id) {
             yajl_gen_integer(g, r->seg_id);
         } else {
@@ -315,12 +276,12 @@ gen_routes(yajl_gen g, struct db *db, const char *router_id)
     if (error) {
         return error;
     }
-    gen_str(g, "routes");
+    json_key(g, "routes");
     yajl_gen_array_open(g);
     while ((rc = db_step(stmt)) == DB_ROW) {
         yajl_gen_map_open(g);
-        gen_kv_str(g, "destination", db_col_text(stmt, 0));
-        gen_kv_str(g, "nexthop", db_col_text(stmt, 1));
+        json_kv_str(g, "destination", db_col_text(stmt, 0));
+        json_kv_str(g, "nexthop", db_col_text(stmt, 1));
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
@@ -345,17 +306,17 @@ gen_floatingips(yajl_gen g, struct db *db, const char *router_id)
     if (error) {
         return error;
     }
-    gen_str(g, "floatingips");
+    json_key(g, "floatingips");
     yajl_gen_array_open(g);
     while ((rc = db_step(stmt)) == DB_ROW) {
         yajl_gen_map_open(g);
-        gen_kv_str(g, "id", db_col_text(stmt, 0));
-        gen_kv_str(g, "floating_ip_address", db_col_text(stmt, 1));
-        gen_kv_str(g, "fixed_ip_address", db_col_text(stmt, 2));
-        gen_kv_str(g, "port_id", db_col_text(stmt, 3));
-        gen_kv_str(g, "floating_network_id", db_col_text(stmt, 4));
-        gen_kv_str(g, "project_id", db_col_text(stmt, 5));
-        gen_str(g, "revision_number");
+        json_kv_str(g, "id", db_col_text(stmt, 0));
+        json_kv_str(g, "floating_ip_address", db_col_text(stmt, 1));
+        json_kv_str(g, "fixed_ip_address", db_col_text(stmt, 2));
+        json_kv_str(g, "port_id", db_col_text(stmt, 3));
+        json_kv_str(g, "floating_network_id", db_col_text(stmt, 4));
+        json_kv_str(g, "project_id", db_col_text(stmt, 5));
+        json_key(g, "revision_number");
         yajl_gen_integer(g, db_col_int64(stmt, 6));
         yajl_gen_map_close(g);
     }
@@ -433,14 +394,14 @@ prepare_scope(struct db *db, const char *sql, const struct l2_scope *sc,
 static void
 gen_kv_bool(yajl_gen g, const char *key, struct db_stmt *stmt, int col)
 {
-    gen_str(g, key);
+    json_key(g, key);
     yajl_gen_bool(g, db_col_int64(stmt, col) != 0);
 }
 
 static void
 gen_kv_int(yajl_gen g, const char *key, struct db_stmt *stmt, int col)
 {
-    gen_str(g, key);
+    json_key(g, key);
     if (db_col_is_null(stmt, col)) {
         yajl_gen_null(g);
     } else {
@@ -464,13 +425,13 @@ gen_rows(yajl_gen g, struct db *db, struct db_stmt *stmt,
 {
     int rc;
 
-    gen_str(g, list_key);
+    json_key(g, list_key);
     yajl_gen_array_open(g);
     while ((rc = db_step(stmt)) == DB_ROW) {
         yajl_gen_map_open(g);
         for (size_t i = 0; i < n_cols; i++) {
             if (cols[i].kind == DOC_STR) {
-                gen_kv_str(g, cols[i].key, db_col_text(stmt, i));
+                json_kv_str(g, cols[i].key, db_col_text(stmt, i));
             } else if (cols[i].kind == DOC_INT) {
                 gen_kv_int(g, cols[i].key, stmt, i);
             } else {
@@ -588,7 +549,7 @@ gen_l2_ports(yajl_gen g, struct db *db, const struct l2_scope *sc)
     if (error) {
         return error;
     }
-    gen_str(g, "ports");
+    json_key(g, "ports");
     yajl_gen_array_open(g);
     while ((rc = db_step(stmt)) == DB_ROW) {
         const char *id = db_col_text(stmt, 0);
@@ -599,24 +560,24 @@ gen_l2_ports(yajl_gen g, struct db *db, const struct l2_scope *sc)
             }
             str_copy(last, id, sizeof last);
             yajl_gen_map_open(g);
-            gen_kv_str(g, "id", id);
-            gen_kv_str(g, "name", db_col_text(stmt, 1));
-            gen_kv_str(g, "project_id", db_col_text(stmt, 2));
-            gen_kv_str(g, "network_id", db_col_text(stmt, 3));
-            gen_kv_str(g, "mac_address", db_col_text(stmt, 4));
+            json_kv_str(g, "id", id);
+            json_kv_str(g, "name", db_col_text(stmt, 1));
+            json_kv_str(g, "project_id", db_col_text(stmt, 2));
+            json_kv_str(g, "network_id", db_col_text(stmt, 3));
+            json_kv_str(g, "mac_address", db_col_text(stmt, 4));
             gen_kv_bool(g, "admin_state_up", stmt, 5);
-            gen_kv_str(g, "device_owner", db_col_text(stmt, 6));
-            gen_kv_str(g, "device_id", db_col_text(stmt, 7));
-            gen_kv_str(g, "binding:host_id", db_col_text(stmt, 8));
-            gen_kv_str(g, "binding:vnic_type", db_col_text(stmt, 9));
+            json_kv_str(g, "device_owner", db_col_text(stmt, 6));
+            json_kv_str(g, "device_id", db_col_text(stmt, 7));
+            json_kv_str(g, "binding:host_id", db_col_text(stmt, 8));
+            json_kv_str(g, "binding:vnic_type", db_col_text(stmt, 9));
             gen_kv_int(g, "revision_number", stmt, 10);
-            gen_str(g, "fixed_ips");
+            json_key(g, "fixed_ips");
             yajl_gen_array_open(g);
         }
         if (!db_col_is_null(stmt, 11)) {
             yajl_gen_map_open(g);
-            gen_kv_str(g, "subnet_id", db_col_text(stmt, 11));
-            gen_kv_str(g, "ip_address", db_col_text(stmt, 12));
+            json_kv_str(g, "subnet_id", db_col_text(stmt, 11));
+            json_kv_str(g, "ip_address", db_col_text(stmt, 12));
             yajl_gen_map_close(g);
         }
     }
@@ -640,7 +601,7 @@ gen_l2(yajl_gen g, struct db *db, const struct l2_scope *sc, bool touched)
 {
     struct neutron_error *error = NULL;
 
-    gen_str(g, "l2");
+    json_key(g, "l2");
     yajl_gen_map_open(g);
     if (touched) {
         error = gen_l2_networks(g, db, sc);
@@ -654,13 +615,13 @@ gen_l2(yajl_gen g, struct db *db, const struct l2_scope *sc, bool touched)
         static const char *const lists[] = { "networks", "subnets",
                                              "ports" };
         for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
-            gen_str(g, lists[i]);
+            json_key(g, lists[i]);
             yajl_gen_array_open(g);
             yajl_gen_array_close(g);
         }
     }
     if (sc->provider) {
-        gen_str(g, "journaled");
+        json_key(g, "journaled");
         yajl_gen_bool(g, 1);
     }
     yajl_gen_map_close(g);
@@ -725,19 +686,19 @@ l3_router_doc__(struct db *db, const char *router_id, char **doc)
         return step_error(db, stmt, rc);
     }
 
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
     char *gw_port_id = db_col_is_null(stmt, 5)
                        ? NULL : xstrdup(db_col_text(stmt, 5));
     bool enable_snat = db_col_int64(stmt, 6) != 0;
 
     yajl_gen_map_open(g);
-    gen_kv_str(g, "id", db_col_text(stmt, 0));
-    gen_kv_str(g, "name", db_col_text(stmt, 1));
-    gen_kv_str(g, "project_id", db_col_text(stmt, 2));
-    gen_str(g, "admin_state_up");
+    json_kv_str(g, "id", db_col_text(stmt, 0));
+    json_kv_str(g, "name", db_col_text(stmt, 1));
+    json_kv_str(g, "project_id", db_col_text(stmt, 2));
+    json_key(g, "admin_state_up");
     yajl_gen_bool(g, db_col_int64(stmt, 3) != 0);
-    gen_kv_str(g, "flavor_id", db_col_text(stmt, 4));
-    gen_str(g, "revision_number");
+    json_kv_str(g, "flavor_id", db_col_text(stmt, 4));
+    json_key(g, "revision_number");
     yajl_gen_integer(g, db_col_int64(stmt, 7));
     bool l2 = wants_l2(db_col_text(stmt, 8));
     char provider[65];
@@ -749,7 +710,7 @@ l3_router_doc__(struct db *db, const char *router_id, char **doc)
     size_t n_rows = 0;
     error = load_port_rows(db, router_id, &rows, &n_rows);
     if (!error) {
-        gen_str(g, "external_gateway_info");
+        json_key(g, "external_gateway_info");
         if (gw_port_id) {
             gen_gateway(g, rows, n_rows, gw_port_id, enable_snat);
         } else {
@@ -777,7 +738,7 @@ l3_router_doc__(struct db *db, const char *router_id, char **doc)
         yajl_gen_free(g);
         return error;
     }
-    *doc = gen_finish(g);
+    *doc = json_gen_finish(g);
     return NULL;
 }
 
@@ -785,29 +746,29 @@ char *
 l3_router_doc_new__(const char *id, const char *name, const char *project_id,
                     bool admin_state_up, const char *flavor_id)
 {
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
-    gen_kv_str(g, "id", id);
-    gen_kv_str(g, "name", name);
-    gen_kv_str(g, "project_id", project_id);
-    gen_str(g, "admin_state_up");
+    json_kv_str(g, "id", id);
+    json_kv_str(g, "name", name);
+    json_kv_str(g, "project_id", project_id);
+    json_key(g, "admin_state_up");
     yajl_gen_bool(g, admin_state_up);
-    gen_kv_str(g, "flavor_id", flavor_id);
-    gen_str(g, "revision_number");
+    json_kv_str(g, "flavor_id", flavor_id);
+    json_key(g, "revision_number");
     yajl_gen_integer(g, 0);
-    gen_str(g, "external_gateway_info");
+    json_key(g, "external_gateway_info");
     yajl_gen_null(g);
     static const char *const lists[] = {
         "routes", "interfaces", "floatingips"
     };
     for (size_t i = 0; i < ARRAY_SIZE(lists); i++) {
-        gen_str(g, lists[i]);
+        json_key(g, lists[i]);
         yajl_gen_array_open(g);
         yajl_gen_array_close(g);
     }
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 char *
@@ -842,10 +803,10 @@ hook_l2_document(struct db *db, const char *driver, const char *network_id)
     bool touched;
 
     error = l3_network_touched__(db, network_id, driver, &touched);
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
     yajl_gen_map_open(g);
-    gen_kv_str(g, "network_id", network_id);
-    gen_str(g, "touched");
+    json_kv_str(g, "network_id", network_id);
+    json_key(g, "touched");
     yajl_gen_bool(g, touched);
     if (!error) {
         error = gen_l2(g, db, &sc, touched);
@@ -858,7 +819,7 @@ hook_l2_document(struct db *db, const char *driver, const char *network_id)
         yajl_gen_free(g);
         return NULL;
     }
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 static char *

@@ -43,6 +43,7 @@
 #include "core/context.h"
 #include "core/events.h"
 #include "core/journal.h"
+#include "core/jsonv.h"
 #include "core/l3-internal.h"
 #include "core/log.h"
 #include "core/netaddr.h"
@@ -215,46 +216,6 @@ exists_sql(struct db *db, const struct sql_buf *b, const char *what,
     return NULL;
 }
 
-/* ---- JSON text ---- */
-
-static void
-gen_str(yajl_gen g, const char *s)
-{
-    if (s) {
-        yajl_gen_string(g, (const unsigned char *) s, strlen(s));
-    } else {
-        yajl_gen_null(g);
-    }
-}
-
-static void
-gen_kv(yajl_gen g, const char *key, const char *value)
-{
-    gen_str(g, key);
-    gen_str(g, value);
-}
-
-static yajl_gen
-gen_create(void)
-{
-    yajl_gen g = yajl_gen_alloc(NULL);
-    yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-    return g;
-}
-
-/* Frees 'g' and returns its text (malloc'd). */
-static char *
-gen_finish(yajl_gen g)
-{
-    const unsigned char *buf;
-    size_t len;
-
-    yajl_gen_get_buf(g, &buf, &len);
-    char *text = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
-    return text;
-}
-
 /* The FIP as the journal carries it to a driver ('data'). */
 static char *
 fip_json(const struct res_obj *fip)
@@ -263,17 +224,17 @@ fip_json(const struct res_obj *fip)
         F_ID, F_PROJECT_ID, F_DESCRIPTION, F_FLOATING_IP, F_NETWORK_ID,
         F_ROUTER_ID, F_PORT_ID, F_FIXED_IP, F_STATUS,
     };
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
     for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-        gen_kv(g, fip_attrs[keys[i]].name, fstr(fip, keys[i]));
+        json_kv_str(g, fip_attrs[keys[i]].name, fstr(fip, keys[i]));
     }
-    gen_str(g, "revision_number");
+    json_key(g, "revision_number");
     yajl_gen_integer(g, fip->v[F_REVISION].kind == VALUE_INT
                         ? fip->v[F_REVISION].i : 0);
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 /* port_details (fip-port-details) of a port. */
@@ -282,19 +243,19 @@ port_details_json(const char *name, const char *network_id, const char *mac,
                   bool admin_state_up, const char *status,
                   const char *device_id, const char *device_owner)
 {
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
-    gen_kv(g, "name", name);
-    gen_kv(g, "network_id", network_id);
-    gen_kv(g, "mac_address", mac);
-    gen_str(g, "admin_state_up");
+    json_kv_str(g, "name", name);
+    json_kv_str(g, "network_id", network_id);
+    json_kv_str(g, "mac_address", mac);
+    json_key(g, "admin_state_up");
     yajl_gen_bool(g, admin_state_up);
-    gen_kv(g, "status", status);
-    gen_kv(g, "device_id", device_id);
-    gen_kv(g, "device_owner", device_owner);
+    json_kv_str(g, "status", status);
+    json_kv_str(g, "device_id", device_id);
+    json_kv_str(g, "device_owner", device_owner);
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 static char *
@@ -440,33 +401,33 @@ floating_port_create(const struct op_ctx *ctx, const char *fip_id,
     struct op_ctx admin = elevated(ctx);
     struct res_obj *body = NULL;
     struct neutron_error *error;
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
     char errbuf[128];
 
     *port = NULL;
     yajl_gen_map_open(g);
-    gen_kv(g, "network_id", network_id);
-    gen_kv(g, "project_id", project_id);
-    gen_kv(g, "name", "");
-    gen_kv(g, "device_id", fip_id);
-    gen_kv(g, "device_owner", DEVICE_OWNER_FLOATINGIP);
-    gen_str(g, "admin_state_up");
+    json_kv_str(g, "network_id", network_id);
+    json_kv_str(g, "project_id", project_id);
+    json_kv_str(g, "name", "");
+    json_kv_str(g, "device_id", fip_id);
+    json_kv_str(g, "device_owner", DEVICE_OWNER_FLOATINGIP);
+    json_key(g, "admin_state_up");
     yajl_gen_bool(g, true);
     if (subnet_id || ip) {
-        gen_str(g, "fixed_ips");
+        json_key(g, "fixed_ips");
         yajl_gen_array_open(g);
         yajl_gen_map_open(g);
         if (subnet_id) {
-            gen_kv(g, "subnet_id", subnet_id);
+            json_kv_str(g, "subnet_id", subnet_id);
         }
         if (ip) {
-            gen_kv(g, "ip_address", ip);
+            json_kv_str(g, "ip_address", ip);
         }
         yajl_gen_map_close(g);
         yajl_gen_array_close(g);
     }
     yajl_gen_map_close(g);
-    char *text = gen_finish(g);
+    char *text = json_gen_finish(g);
     yajl_val tree = yajl_tree_parse(text, errbuf, sizeof errbuf);
     free(text);
     if (!tree) {

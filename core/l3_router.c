@@ -179,79 +179,7 @@ policy_refused(const char *action, const char *attr)
 
 /* ---- JSON ---- */
 
-static yajl_gen
-gen_create(void)
-{
-    yajl_gen g = yajl_gen_alloc(NULL);
-
-    yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-    return g;
-}
-
-static char *
-gen_finish(yajl_gen g)
-{
-    const unsigned char *buf;
-    size_t len;
-
-    yajl_gen_get_buf(g, &buf, &len);
-    char *text = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
-    return text;
-}
-
-static void
-gen_str(yajl_gen g, const char *s)
-{
-    if (s) {
-        yajl_gen_string(g, (const unsigned char *) s, strlen(s));
-    } else {
-        yajl_gen_null(g);
-    }
-}
-
-static void
-gen_kv_str(yajl_gen g, const char *key, const char *value)
-{
-    gen_str(g, key);
-    gen_str(g, value);
-}
-
-/* Writes JSON text we produced ourselves as a value. */
-static void
-gen_raw(yajl_gen g, const char *json)
-{
-    yajl_gen_number(g, json, strlen(json));
-}
-
-/* Writes a parsed JSON value. */
-static void
-gen_tree(yajl_gen g, yajl_val v)
-{
-    if (YAJL_IS_STRING(v)) {
-        gen_str(g, v->u.string);
-    } else if (YAJL_IS_NUMBER(v)) {
-        yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-    } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-        yajl_gen_bool(g, YAJL_IS_TRUE(v));
-    } else if (YAJL_IS_ARRAY(v)) {
-        yajl_gen_array_open(g);
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            gen_tree(g, v->u.array.values[i]);
-        }
-        yajl_gen_array_close(g);
-    } else if (YAJL_IS_OBJECT(v)) {
-        yajl_gen_map_open(g);
-        for (size_t i = 0; i < v->u.object.len; i++) {
-            gen_str(g, v->u.object.keys[i]);
-            gen_tree(g, v->u.object.values[i]);
-        }
-        yajl_gen_map_close(g);
-    } else {
-        yajl_gen_null(g);
-    }
-}
-
+/* Writes the attribute value 'v'. */
 static void
 gen_value(yajl_gen g, const struct value *v)
 {
@@ -261,7 +189,7 @@ gen_value(yajl_gen g, const struct value *v)
         yajl_gen_null(g);
         break;
     case VALUE_STRING:
-        gen_str(g, v->s);
+        json_str(g, v->s);
         break;
     case VALUE_INT:
         yajl_gen_integer(g, v->i);
@@ -270,10 +198,10 @@ gen_value(yajl_gen g, const struct value *v)
         yajl_gen_bool(g, v->b);
         break;
     case VALUE_TREE:
-        gen_tree(g, v->tree);
+        json_value(g, v->tree);
         break;
     case VALUE_RAW:
-        gen_raw(g, v->s);
+        json_raw(g, v->s);
         break;
     }
 }
@@ -282,10 +210,10 @@ gen_value(yajl_gen g, const struct value *v)
 static char *
 render_router(const struct op_ctx *ctx, const struct res_obj *obj)
 {
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
-    gen_str(g, "router");
+    json_key(g, "router");
     yajl_gen_map_open(g);
     for (size_t i = 0; i < obj->def->n_attrs; i++) {
         const struct attr_def *a = &obj->def->attrs[i];
@@ -293,12 +221,12 @@ render_router(const struct op_ctx *ctx, const struct res_obj *obj)
             || ((a->flags & AF_ADMIN_READ) && !ctx->auth.is_admin)) {
             continue;
         }
-        gen_str(g, a->name);
+        json_key(g, a->name);
         gen_value(g, &obj->v[i]);
     }
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 /* Runs a statement that returns no rows; '*changes' (if nonnull) gets the
@@ -1614,21 +1542,21 @@ gw_create_port(const struct op_ctx *ctx, struct router_state *st,
     struct neutron_error *error;
     struct res_obj *port;
 
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
     yajl_gen_map_open(g);
-    gen_kv_str(g, "network_id", req->network_id);
-    gen_kv_str(g, "project_id", st->project_id);
-    gen_kv_str(g, "device_id", st->id);
-    gen_kv_str(g, "device_owner", OWNER_GW);
-    gen_kv_str(g, "name", "");
-    gen_str(g, "admin_state_up");
+    json_kv_str(g, "network_id", req->network_id);
+    json_kv_str(g, "project_id", st->project_id);
+    json_kv_str(g, "device_id", st->id);
+    json_kv_str(g, "device_owner", OWNER_GW);
+    json_kv_str(g, "name", "");
+    json_key(g, "admin_state_up");
     yajl_gen_bool(g, true);
     if (req->ext_ips) {
-        gen_str(g, "fixed_ips");
-        gen_tree(g, req->ext_ips);
+        json_key(g, "fixed_ips");
+        json_value(g, req->ext_ips);
     }
     yajl_gen_map_close(g);
-    char *json = gen_finish(g);
+    char *json = json_gen_finish(g);
     error = port_create(ctx, json, after, &port);
     free(json);
     if (error) {
@@ -1695,12 +1623,12 @@ gw_apply(const struct op_ctx *ctx, struct router_state *st,
             struct res_obj *cur = NULL, *port = NULL;
             error = port_load(ctx->db, st->gw_port_id, &cur);
             if (!error && gw_ips_changed(req->ext_ips, cur)) {
-                yajl_gen g = gen_create();
+                yajl_gen g = json_gen_create();
                 yajl_gen_map_open(g);
-                gen_str(g, "fixed_ips");
-                gen_tree(g, req->ext_ips);
+                json_key(g, "fixed_ips");
+                json_value(g, req->ext_ips);
                 yajl_gen_map_close(g);
-                char *json = gen_finish(g);
+                char *json = json_gen_finish(g);
                 error = port_update(ctx, cur, json, after, &port);
                 free(json);
                 *changed = true;
@@ -1804,31 +1732,31 @@ router_expand(struct db *db, struct res_obj **objs, size_t n)
                 }
                 if (q == 0) {
                     if (!gws[i]) {
-                        gws[i] = gen_create();
+                        gws[i] = json_gen_create();
                         yajl_gen_map_open(gws[i]);
-                        gen_kv_str(gws[i], "network_id",
-                                   db_col_text(stmt, 2));
-                        gen_str(gws[i], "enable_snat");
+                        json_kv_str(gws[i], "network_id",
+                                    db_col_text(stmt, 2));
+                        json_key(gws[i], "enable_snat");
                         yajl_gen_bool(gws[i], db_col_int64(stmt, 1) != 0);
-                        gen_str(gws[i], "external_fixed_ips");
+                        json_key(gws[i], "external_fixed_ips");
                         yajl_gen_array_open(gws[i]);
                     }
                     if (!db_col_is_null(stmt, 3)) {
                         yajl_gen_map_open(gws[i]);
-                        gen_kv_str(gws[i], "subnet_id", db_col_text(stmt, 3));
-                        gen_kv_str(gws[i], "ip_address",
-                                   db_col_text(stmt, 4));
+                        json_kv_str(gws[i], "subnet_id", db_col_text(stmt, 3));
+                        json_kv_str(gws[i], "ip_address",
+                                    db_col_text(stmt, 4));
                         yajl_gen_map_close(gws[i]);
                     }
                 } else {
                     if (!routes[i]) {
-                        routes[i] = gen_create();
+                        routes[i] = json_gen_create();
                         yajl_gen_array_open(routes[i]);
                     }
                     yajl_gen_map_open(routes[i]);
-                    gen_kv_str(routes[i], "destination",
-                               db_col_text(stmt, 1));
-                    gen_kv_str(routes[i], "nexthop", db_col_text(stmt, 2));
+                    json_kv_str(routes[i], "destination",
+                                db_col_text(stmt, 1));
+                    json_kv_str(routes[i], "nexthop", db_col_text(stmt, 2));
                     yajl_gen_map_close(routes[i]);
                 }
             }
@@ -1842,7 +1770,7 @@ router_expand(struct db *db, struct res_obj **objs, size_t n)
         if (gws[i]) {
             yajl_gen_array_close(gws[i]);
             yajl_gen_map_close(gws[i]);
-            char *text = gen_finish(gws[i]);
+            char *text = json_gen_finish(gws[i]);
             if (!error) {
                 value_take_raw(&sorted[i]->v[R_GW_INFO], text);
             } else {
@@ -1853,7 +1781,7 @@ router_expand(struct db *db, struct res_obj **objs, size_t n)
         }
         if (routes[i]) {
             yajl_gen_array_close(routes[i]);
-            char *text = gen_finish(routes[i]);
+            char *text = json_gen_finish(routes[i]);
             if (!error) {
                 value_take_raw(&sorted[i]->v[R_ROUTES], text);
             } else {
@@ -1892,36 +1820,36 @@ interface_data(struct db *db, const char *router_id, const char *port_id,
     }
     db_bind_text(stmt, 1, port_id);
 
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
     bool first = true;
     yajl_gen_map_open(g);
-    gen_kv_str(g, "id", port_id);
-    gen_kv_str(g, "router_id", router_id);
-    gen_kv_str(g, "port_id", port_id);
+    json_kv_str(g, "id", port_id);
+    json_kv_str(g, "router_id", router_id);
+    json_kv_str(g, "port_id", port_id);
     while ((rc = db_step(stmt)) == DB_ROW) {
         if (first) {
-            gen_kv_str(g, "network_id", db_col_text(stmt, 0));
-            gen_kv_str(g, "mac_address", db_col_text(stmt, 1));
-            gen_str(g, "fixed_ips");
+            json_kv_str(g, "network_id", db_col_text(stmt, 0));
+            json_kv_str(g, "mac_address", db_col_text(stmt, 1));
+            json_key(g, "fixed_ips");
             yajl_gen_array_open(g);
             first = false;
         }
         if (!db_col_is_null(stmt, 2)) {
             yajl_gen_map_open(g);
-            gen_kv_str(g, "subnet_id", db_col_text(stmt, 2));
-            gen_kv_str(g, "ip_address", db_col_text(stmt, 3));
-            gen_kv_str(g, "cidr", db_col_text(stmt, 4));
+            json_kv_str(g, "subnet_id", db_col_text(stmt, 2));
+            json_kv_str(g, "ip_address", db_col_text(stmt, 3));
+            json_kv_str(g, "cidr", db_col_text(stmt, 4));
             yajl_gen_map_close(g);
         }
     }
     db_reset(stmt);
     if (first) {
-        gen_str(g, "fixed_ips");
+        json_key(g, "fixed_ips");
         yajl_gen_array_open(g);
     }
     yajl_gen_array_close(g);
     yajl_gen_map_close(g);
-    char *text = gen_finish(g);
+    char *text = json_gen_finish(g);
     if (rc != DB_DONE) {
         free(text);
         return store_db_error(db, rc, "reading an interface");
@@ -2726,22 +2654,22 @@ add_by_subnet(const struct op_ctx *ctx, const struct router_state *st,
         error = port_load(ctx->db, v6_port, &cur);
         if (!error) {
             yajl_val ips = port_fixed_ips(cur);
-            yajl_gen g = gen_create();
+            yajl_gen g = json_gen_create();
             yajl_gen_map_open(g);
-            gen_str(g, "fixed_ips");
+            json_key(g, "fixed_ips");
             yajl_gen_array_open(g);
             for (size_t i = 0; YAJL_IS_ARRAY(ips) && i < ips->u.array.len;
                  i++) {
-                gen_tree(g, ips->u.array.values[i]);
+                json_value(g, ips->u.array.values[i]);
             }
             yajl_gen_map_open(g);
-            gen_kv_str(g, "subnet_id", s.id);
-            gen_kv_str(g, "ip_address", s.gateway_ip);
+            json_kv_str(g, "subnet_id", s.id);
+            json_kv_str(g, "ip_address", s.gateway_ip);
             yajl_gen_map_close(g);
             yajl_gen_array_close(g);
             yajl_gen_map_close(g);
             yajl_tree_free(ips);
-            char *json = gen_finish(g);
+            char *json = json_gen_finish(g);
             error = port_update(ctx, cur, json, after, &updated);
             free(json);
         }
@@ -2753,24 +2681,24 @@ add_by_subnet(const struct op_ctx *ctx, const struct router_state *st,
         return error;
     }
 
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
     yajl_gen_map_open(g);
-    gen_kv_str(g, "network_id", s.network_id);
-    gen_kv_str(g, "project_id", st->project_id);
-    gen_str(g, "fixed_ips");
+    json_kv_str(g, "network_id", s.network_id);
+    json_kv_str(g, "project_id", st->project_id);
+    json_key(g, "fixed_ips");
     yajl_gen_array_open(g);
     yajl_gen_map_open(g);
-    gen_kv_str(g, "ip_address", s.gateway_ip);
-    gen_kv_str(g, "subnet_id", s.id);
+    json_kv_str(g, "ip_address", s.gateway_ip);
+    json_kv_str(g, "subnet_id", s.id);
     yajl_gen_map_close(g);
     yajl_gen_array_close(g);
-    gen_kv_str(g, "device_id", st->id);
-    gen_kv_str(g, "device_owner", OWNER_INTF);
-    gen_kv_str(g, "name", "");
-    gen_str(g, "admin_state_up");
+    json_kv_str(g, "device_id", st->id);
+    json_kv_str(g, "device_owner", OWNER_INTF);
+    json_kv_str(g, "name", "");
+    json_key(g, "admin_state_up");
     yajl_gen_bool(g, true);
     yajl_gen_map_close(g);
-    char *json = gen_finish(g);
+    char *json = json_gen_finish(g);
     struct res_obj *port = NULL;
     error = port_create(ctx, json, after, &port);
     free(json);
@@ -2922,22 +2850,22 @@ remove_by_subnet(const struct op_ctx *ctx, const struct router_state *st,
         error = port_load(ctx->db, port_id, &cur);
         if (!error) {
             yajl_val ips = port_fixed_ips(cur);
-            yajl_gen g = gen_create();
+            yajl_gen g = json_gen_create();
             yajl_gen_map_open(g);
-            gen_str(g, "fixed_ips");
+            json_key(g, "fixed_ips");
             yajl_gen_array_open(g);
             for (size_t i = 0; YAJL_IS_ARRAY(ips) && i < ips->u.array.len;
                  i++) {
                 yajl_val sid = jsonv_member(ips->u.array.values[i],
                                             "subnet_id");
                 if (!YAJL_IS_STRING(sid) || strcmp(sid->u.string, subnet_id)) {
-                    gen_tree(g, ips->u.array.values[i]);
+                    json_value(g, ips->u.array.values[i]);
                 }
             }
             yajl_gen_array_close(g);
             yajl_gen_map_close(g);
             yajl_tree_free(ips);
-            char *json = gen_finish(g);
+            char *json = json_gen_finish(g);
             error = port_update(ctx, cur, json, after, &updated);
             free(json);
         }
@@ -2968,34 +2896,34 @@ static char *
 interface_answer(const char *router_id, const struct iface_result *res)
 {
     const struct res_obj *port = res->port;
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
-    gen_kv_str(g, "id", router_id);
-    gen_kv_str(g, "tenant_id", str_named(port, "project_id"));
-    gen_kv_str(g, "project_id", str_named(port, "project_id"));
-    gen_kv_str(g, "port_id", str_named(port, "id"));
-    gen_kv_str(g, "network_id", str_named(port, "network_id"));
-    gen_kv_str(g, "subnet_id", res->n_subnet_ids
-                               ? res->subnet_ids[res->n_subnet_ids - 1]
-                               : NULL);
-    gen_str(g, "subnet_ids");
+    json_kv_str(g, "id", router_id);
+    json_kv_str(g, "tenant_id", str_named(port, "project_id"));
+    json_kv_str(g, "project_id", str_named(port, "project_id"));
+    json_kv_str(g, "port_id", str_named(port, "id"));
+    json_kv_str(g, "network_id", str_named(port, "network_id"));
+    json_kv_str(g, "subnet_id", res->n_subnet_ids
+                                ? res->subnet_ids[res->n_subnet_ids - 1]
+                                : NULL);
+    json_key(g, "subnet_ids");
     yajl_gen_array_open(g);
     for (size_t i = 0; i < res->n_subnet_ids; i++) {
-        gen_str(g, res->subnet_ids[i]);
+        json_str(g, res->subnet_ids[i]);
     }
     yajl_gen_array_close(g);
-    gen_str(g, "tags");
+    json_key(g, "tags");
     const struct value *tags = &port->v[resource_attr_index(port->def,
                                                             "tags")];
     if (tags->kind == VALUE_RAW) {
-        gen_raw(g, tags->s);
+        json_raw(g, tags->s);
     } else {
         yajl_gen_array_open(g);
         yajl_gen_array_close(g);
     }
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 /* Finds router 'id' as visible to 'ctx' (else 404 RouterNotFound) and
@@ -3177,7 +3105,7 @@ extraroutes_txn(const struct op_ctx *ctx, void *args_)
 
     /* Neutron's _add_extra_routes / _remove_extra_routes: exact duplicates
      * merge, removing what is absent is no error. */
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
     yajl_gen_array_open(g);
     for (size_t i = 0; i < n_old + (a->add ? a->n_given : 0); i++) {
         const struct route *r = i < n_old ? &old[i] : &a->given[i - n_old];
@@ -3193,13 +3121,13 @@ extraroutes_txn(const struct op_ctx *ctx, void *args_)
         }
         if (!skip) {
             yajl_gen_map_open(g);
-            gen_kv_str(g, "destination", r->destination);
-            gen_kv_str(g, "nexthop", r->nexthop);
+            json_kv_str(g, "destination", r->destination);
+            json_kv_str(g, "nexthop", r->nexthop);
             yajl_gen_map_close(g);
         }
     }
     yajl_gen_array_close(g);
-    char *json = gen_finish(g);
+    char *json = json_gen_finish(g);
     tree = parse_json(json);
     free(json);
 

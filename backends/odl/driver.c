@@ -288,67 +288,6 @@ str_eq(const char *a, const char *b)
     return a && b && !strcmp(a, b);
 }
 
-static void
-gen_str(yajl_gen g, const char *s)
-{
-    if (s) {
-        yajl_gen_string(g, (const unsigned char *) s, strlen(s));
-    } else {
-        yajl_gen_null(g);
-    }
-}
-
-/* Writes the parsed value 'v' (NULL: null). */
-static void
-gen_value(yajl_gen g, yajl_val v)
-{
-    if (!v || YAJL_IS_NULL(v)) {
-        yajl_gen_null(g);
-    } else if (YAJL_IS_STRING(v)) {
-        gen_str(g, YAJL_GET_STRING(v));
-    } else if (YAJL_IS_NUMBER(v)) {
-        yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-    } else if (YAJL_IS_TRUE(v)) {
-        yajl_gen_bool(g, 1);
-    } else if (YAJL_IS_FALSE(v)) {
-        yajl_gen_bool(g, 0);
-    } else if (YAJL_IS_OBJECT(v)) {
-        yajl_gen_map_open(g);
-        for (size_t i = 0; i < v->u.object.len; i++) {
-            gen_str(g, v->u.object.keys[i]);
-            gen_value(g, v->u.object.values[i]);
-        }
-        yajl_gen_map_close(g);
-    } else if (YAJL_IS_ARRAY(v)) {
-        yajl_gen_array_open(g);
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            gen_value(g, v->u.array.values[i]);
-        }
-        yajl_gen_array_close(g);
-    }
-}
-
-static yajl_gen
-gen_create(void)
-{
-    yajl_gen g = yajl_gen_alloc(NULL);
-
-    yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-    return g;
-}
-
-static char *
-gen_finish(yajl_gen g)
-{
-    const unsigned char *buf;
-    size_t len;
-
-    yajl_gen_get_buf(g, &buf, &len);
-    char *text = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
-    return text;
-}
-
 static bool
 number_eq(yajl_val a, yajl_val b)
 {
@@ -460,27 +399,27 @@ l2_list(yajl_val doc, const char *which)
 static char *
 l2_inner(yajl_val item)
 {
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
     for (size_t i = 0; i < item->u.object.len; i++) {
         const char *key = item->u.object.keys[i];
-        gen_str(g, key);
-        gen_value(g, item->u.object.values[i]);
+        json_key(g, key);
+        json_value(g, item->u.object.values[i]);
         if (!strcmp(key, "project_id")) {
-            gen_str(g, "tenant_id");
-            gen_value(g, item->u.object.values[i]);
+            json_key(g, "tenant_id");
+            json_value(g, item->u.object.values[i]);
         }
     }
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 static void
 gen_copy(yajl_gen g, yajl_val obj, const char *key)
 {
-    gen_str(g, key);
-    gen_value(g, jsonv_member(obj, key));
+    json_key(g, key);
+    json_value(g, jsonv_member(obj, key));
 }
 
 /* A router from its document. */
@@ -489,40 +428,40 @@ router_inner(yajl_val doc)
 {
     yajl_val gw = jsonv_member(doc, "external_gateway_info");
     yajl_val rev = jsonv_member(doc, "revision_number");
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
     gen_copy(g, doc, "id");
     gen_copy(g, doc, "name");
     gen_copy(g, doc, "project_id");
-    gen_str(g, "tenant_id");
-    gen_value(g, jsonv_member(doc, "project_id"));
+    json_key(g, "tenant_id");
+    json_value(g, jsonv_member(doc, "project_id"));
     gen_copy(g, doc, "admin_state_up");
-    gen_str(g, "external_gateway_info");
+    json_key(g, "external_gateway_info");
     if (YAJL_IS_OBJECT(gw)) {
         yajl_gen_map_open(g);
         gen_copy(g, gw, "network_id");
         gen_copy(g, gw, "enable_snat");
         gen_copy(g, gw, "external_fixed_ips");
         yajl_gen_map_close(g);
-        gen_str(g, "gw_port_id");
-        gen_str(g, jstr(jsonv_member(gw, "port"), "id"));
+        json_key(g, "gw_port_id");
+        json_str(g, jstr(jsonv_member(gw, "port"), "id"));
     } else {
         yajl_gen_null(g);
     }
-    gen_str(g, "routes");
+    json_key(g, "routes");
     if (YAJL_IS_ARRAY(jsonv_member(doc, "routes"))) {
-        gen_value(g, jsonv_member(doc, "routes"));
+        json_value(g, jsonv_member(doc, "routes"));
     } else {
         yajl_gen_array_open(g);
         yajl_gen_array_close(g);
     }
     if (YAJL_IS_NUMBER(rev)) {
-        gen_str(g, "revision_number");
-        gen_value(g, rev);
+        json_key(g, "revision_number");
+        json_value(g, rev);
     }
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 /* A floating IP from its item in the document of router 'router_id'. */
@@ -530,27 +469,27 @@ static char *
 fip_inner(yajl_val fip, const char *router_id)
 {
     yajl_val rev = jsonv_member(fip, "revision_number");
-    yajl_gen g = gen_create();
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
     gen_copy(g, fip, "id");
     if (jsonv_member(fip, "project_id")) {
         gen_copy(g, fip, "project_id");
-        gen_str(g, "tenant_id");
-        gen_value(g, jsonv_member(fip, "project_id"));
+        json_key(g, "tenant_id");
+        json_value(g, jsonv_member(fip, "project_id"));
     }
     gen_copy(g, fip, "floating_network_id");
     gen_copy(g, fip, "floating_ip_address");
-    gen_str(g, "router_id");
-    gen_str(g, router_id);
+    json_key(g, "router_id");
+    json_str(g, router_id);
     gen_copy(g, fip, "port_id");
     gen_copy(g, fip, "fixed_ip_address");
     if (YAJL_IS_NUMBER(rev)) {
-        gen_str(g, "revision_number");
-        gen_value(g, rev);
+        json_key(g, "revision_number");
+        json_value(g, rev);
     }
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 static const char canary_inner[] =
