@@ -9,6 +9,7 @@
  * the dispatcher threads update atomically. */
 #include "flavors/registry.h"
 
+#include <assert.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <stdatomic.h>
@@ -49,6 +50,7 @@ struct l3_provider {
     atomic_uint_fast64_t sync_calls, sync_failed;
     atomic_uint_fast64_t health_calls, health_bad;
     atomic_bool unhealthy;      /* last health() said no */
+    atomic_bool in_op;          /* apply, sync_all or health running */
 };
 
 static const struct hadron_l3_driver_class *classes[MAX_CLASSES];
@@ -595,6 +597,28 @@ l3_provider_validate(const struct l3_provider *p_,
     return false;
 }
 
+/* A driver's apply(), sync_all() and health() never overlap (driver.h):
+ * its state has no lock, and the odl client's one curl handle crashed
+ * when /metrics called health() beside the dispatcher.  Another op while
+ * one runs is a bug of the core: logged, and Debug builds stop on it. */
+static void
+op_enter(struct l3_provider *p, const char *op)
+{
+    bool busy = atomic_exchange(&p->in_op, true);
+
+    if (busy) {
+        LOG_ERR(MOD, "provider %s: %s() called while another op of the "
+                "driver runs", p->name, op);
+    }
+    assert(!busy);
+}
+
+static void
+op_leave(struct l3_provider *p)
+{
+    atomic_store(&p->in_op, false);
+}
+
 /* Calls apply() and accounts for the result. */
 static enum hadron_l3_result
 do_apply(struct l3_provider *p, const struct hadron_l3_entry *e, char *msg,
@@ -608,7 +632,9 @@ do_apply(struct l3_provider *p, const struct hadron_l3_entry *e, char *msg,
                  p->class->name);
         r = HADRON_L3_FAILED;
     } else {
+        op_enter(p, "apply");
         r = p->class->apply(p->state, e, msg, msg_size);
+        op_leave(p);
         msg[msg_size - 1] = '\0';
     }
     switch (r) {
@@ -730,7 +756,9 @@ l3_provider_sync_all(const struct l3_provider *p_,
     }
     count(&p->sync_calls);
     if (p->class->sync_all) {
+        op_enter(p, "sync_all");
         r = p->class->sync_all(p->state, routers, n, msg, msg_size);
+        op_leave(p);
         msg[msg_size - 1] = '\0';
     } else {
         r = replay_creates(p, routers, n, msg, msg_size);
@@ -775,7 +803,9 @@ l3_provider_health(const struct l3_provider *p_, bool *lost_state,
     }
     count(&p->health_calls);
     if (p->class->health) {
+        op_enter(p, "health");
         ok = p->class->health(p->state, &lost, msg, msg_size);
+        op_leave(p);
         msg[msg_size - 1] = '\0';
     }
     if (lost_state) {
