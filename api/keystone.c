@@ -454,8 +454,6 @@ service_login(struct keystone *ks, uint64_t deadline)
 {
     const struct config *cfg = ks->cfg;
     yajl_gen g = json_gen_create();
-    const unsigned char *buf;
-    size_t len;
     struct ks_response resp;
     struct neutron_error *error = NULL;
 
@@ -502,9 +500,7 @@ service_login(struct keystone *ks, uint64_t deadline)
     yajl_gen_map_close(g);              /* scope */
     yajl_gen_map_close(g);              /* auth */
     yajl_gen_map_close(g);
-    yajl_gen_get_buf(g, &buf, &len);
-    char *body = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
+    char *body = json_gen_finish(g);
 
     bool answered = ks_request(ks, "POST", "/v3/auth/tokens?nocatalog", NULL,
                                NULL, body, deadline, &resp);

@@ -23,6 +23,7 @@
 
 #include "core/context.h"
 #include "core/events.h"
+#include "core/jsonv.h"
 #include "core/neutron_error.h"
 #include "core/resource.h"
 #include "core/store.h"
@@ -296,9 +297,7 @@ set_provider_values(struct res_obj *net, const struct l2_segment *segs,
         return;
     }
 
-    yajl_gen g = yajl_gen_alloc(NULL);
-    const unsigned char *buf;
-    size_t len;
+    yajl_gen g = json_gen_create();
 
     yajl_gen_array_open(g);
     for (size_t i = 0; i < n; i++) {
@@ -306,28 +305,17 @@ set_provider_values(struct res_obj *net, const struct l2_segment *segs,
                                 segs[i].physical_network };
         yajl_gen_map_open(g);
         for (size_t k = 0; k < ARRAY_SIZE(texts); k++) {
-            yajl_gen_string(g, (const unsigned char *) provider_keys[k],
-                            strlen(provider_keys[k]));
-            if (texts[k][0]) {
-                yajl_gen_string(g, (const unsigned char *) texts[k],
-                                strlen(texts[k]));
-            } else {
-                yajl_gen_null(g);
-            }
+            json_kv_str(g, provider_keys[k], texts[k][0] ? texts[k] : NULL);
         }
-        yajl_gen_string(g, (const unsigned char *) provider_keys[2],
-                        strlen(provider_keys[2]));
         if (segs[i].segmentation_id >= 0) {
-            yajl_gen_integer(g, segs[i].segmentation_id);
+            json_kv_int(g, provider_keys[2], segs[i].segmentation_id);
         } else {
-            yajl_gen_null(g);
+            json_kv_null(g, provider_keys[2]);
         }
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
-    yajl_gen_get_buf(g, &buf, &len);
-    value_take_raw(&v[A_SEGMENTS], xstrndup((const char *) buf, len));
-    yajl_gen_free(g);
+    value_take_raw(&v[A_SEGMENTS], json_gen_finish(g));
 }
 
 /* Rebuilds the segments of an expanded network object from its provider
@@ -517,18 +505,14 @@ load_children(struct db *db, const char *const *ids, size_t n, bool subnets,
 static void
 set_subnets(struct res_obj *net, char *const *ids, size_t n)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
-    const unsigned char *buf;
-    size_t len;
+    yajl_gen g = json_gen_create();
 
     yajl_gen_array_open(g);
     for (size_t i = 0; i < n; i++) {
-        yajl_gen_string(g, (const unsigned char *) ids[i], strlen(ids[i]));
+        json_str(g, ids[i]);
     }
     yajl_gen_array_close(g);
-    yajl_gen_get_buf(g, &buf, &len);
-    value_take_raw(&net->v[A_SUBNETS], xstrndup((const char *) buf, len));
-    yajl_gen_free(g);
+    value_take_raw(&net->v[A_SUBNETS], json_gen_finish(g));
 }
 
 static struct neutron_error *

@@ -289,52 +289,6 @@ jb_pair(struct jbuf *b, const char *k1, const char *v1, const char *k2,
     jb_add(b, "}");
 }
 
-/* Writes a parsed JSON value with yajl (for binding:profile). */
-static void
-gen_value(yajl_gen g, yajl_val v)
-{
-    if (YAJL_IS_STRING(v)) {
-        yajl_gen_string(g, (const unsigned char *) v->u.string,
-                        strlen(v->u.string));
-    } else if (YAJL_IS_NUMBER(v)) {
-        yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-    } else if (YAJL_IS_TRUE(v) || YAJL_IS_FALSE(v)) {
-        yajl_gen_bool(g, YAJL_IS_TRUE(v));
-    } else if (YAJL_IS_ARRAY(v)) {
-        yajl_gen_array_open(g);
-        for (size_t i = 0; i < v->u.array.len; i++) {
-            gen_value(g, v->u.array.values[i]);
-        }
-        yajl_gen_array_close(g);
-    } else if (YAJL_IS_OBJECT(v)) {
-        yajl_gen_map_open(g);
-        for (size_t i = 0; i < v->u.object.len; i++) {
-            const char *k = v->u.object.keys[i];
-            yajl_gen_string(g, (const unsigned char *) k, strlen(k));
-            gen_value(g, v->u.object.values[i]);
-        }
-        yajl_gen_map_close(g);
-    } else {
-        yajl_gen_null(g);
-    }
-}
-
-/* The JSON text of 'v' (malloc'd). */
-static char *
-json_text(yajl_val v)
-{
-    yajl_gen g = yajl_gen_alloc(NULL);
-    const unsigned char *buf;
-    size_t len;
-
-    yajl_gen_config(g, yajl_gen_validate_utf8, 0);
-    gen_value(g, v);
-    yajl_gen_get_buf(g, &buf, &len);
-    char *text = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
-    return text;
-}
-
 /* ---- Validators (run on the request, before any transaction) ---- */
 
 static struct neutron_error *
@@ -1139,7 +1093,9 @@ set_profile(struct res_obj *port, const struct value *given)
         value_set_raw(&port->v[P_PROFILE], "{}");
         return NULL;
     }
-    char *text = json_text(given->tree);
+    yajl_gen g = json_gen_create();
+    json_value(g, given->tree);
+    char *text = json_gen_finish(g);
     if (strlen(text) > BINDING_PROFILE_MAX) {
         free(text);
         return neutron_error_invalid_input("Invalid input for operation: "

@@ -22,6 +22,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "backends/dpdk/dataplane.h"
+#include "core/jsonv.h"
 
 #define CTL_MAX_DEPTH 8
 
@@ -362,33 +363,14 @@ arg_router(struct req *r, uint32_t *router)
 
 /* --- Writing replies. --- */
 
-static void
-gen_str(yajl_gen g, const char *s)
-{
-    yajl_gen_string(g, (const unsigned char *) s, strlen(s));
-}
-
-static void
-gen_kv_str(yajl_gen g, const char *k, const char *v)
-{
-    gen_str(g, k);
-    gen_str(g, v);
-}
-
+/* json_kv_int() is signed: counters are uint64_t. */
 static void
 gen_kv_uint(yajl_gen g, const char *k, uint64_t v)
 {
     char buf[24];
     int n = snprintf(buf, sizeof buf, "%llu", (unsigned long long) v);
-    gen_str(g, k);
+    json_key(g, k);
     yajl_gen_number(g, buf, n);
-}
-
-static void
-gen_kv_bool(yajl_gen g, const char *k, bool v)
-{
-    gen_str(g, k);
-    yajl_gen_bool(g, v);
 }
 
 static void
@@ -398,9 +380,9 @@ gen_kv_ip(yajl_gen g, const char *k, uint32_t ip, int plen)
     snprintf(buf, sizeof buf, plen >= 0 ? "%u.%u.%u.%u/%d" : "%u.%u.%u.%u",
              ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff, ip & 0xff, plen);
     if (k) {
-        gen_str(g, k);
+        json_key(g, k);
     }
-    gen_str(g, buf);
+    json_str(g, buf);
 }
 
 /* --- Commands. --- */
@@ -408,8 +390,8 @@ gen_kv_ip(yajl_gen g, const char *k, uint32_t ip, int plen)
 static enum ctl_status
 cmd_ping(struct req *r)
 {
-    gen_kv_str(r->out, "version", HADRON_VERSION);
-    gen_kv_str(r->out, "instance", r->ctl->instance);
+    json_kv_str(r->out, "version", HADRON_VERSION);
+    json_kv_str(r->out, "instance", r->ctl->instance);
     return CTL_OK;
 }
 
@@ -461,7 +443,7 @@ cmd_router_add(struct req *r)
         created = true;
     }
     gen_kv_uint(r->out, "index", idx);
-    gen_kv_bool(r->out, "created", created);
+    json_kv_bool(r->out, "created", created);
     return CTL_OK;
 }
 
@@ -519,7 +501,7 @@ cmd_router_del(struct req *r)
         (void) error;
         memset(&ctl->routers[idx], 0, sizeof ctl->routers[idx]);
     }
-    gen_kv_bool(r->out, "existed", idx >= 0);
+    json_kv_bool(r->out, "existed", idx >= 0);
     return CTL_OK;
 }
 
@@ -571,7 +553,7 @@ cmd_port_add(struct req *r)
         p->cfg = cfg;
         snprintf(p->bridge, sizeof p->bridge, "%s", bridge ? bridge : "");
         gen_kv_uint(r->out, "dpdk_port", p->dev);
-        gen_kv_bool(r->out, "created", false);
+        json_kv_bool(r->out, "created", false);
         return CTL_OK;
     }
 
@@ -638,7 +620,7 @@ cmd_port_add(struct req *r)
     snprintf(p->name, sizeof p->name, "%s", name);
     snprintf(p->bridge, sizeof p->bridge, "%s", bridge ? bridge : "");
     gen_kv_uint(r->out, "dpdk_port", dev);
-    gen_kv_bool(r->out, "created", true);
+    json_kv_bool(r->out, "created", true);
     return CTL_OK;
 }
 
@@ -655,7 +637,7 @@ cmd_port_del(struct req *r)
     if (idx >= 0) {
         port_close(r->ctl, idx);
     }
-    gen_kv_bool(r->out, "existed", idx >= 0);
+    json_kv_bool(r->out, "existed", idx >= 0);
     return CTL_OK;
 }
 
@@ -701,7 +683,7 @@ cmd_route_del(struct req *r)
     }
     int error;
     ALL_DPS(r->ctl, error, dp_route_del(dp_, router, prefix, plen, gw), 0);
-    gen_kv_bool(r->out, "existed", !error);
+    json_kv_bool(r->out, "existed", !error);
     return CTL_OK;
 }
 
@@ -750,7 +732,7 @@ cmd_snat_clear(struct req *r)
     }
     int error;
     ALL_DPS(r->ctl, error, dp_snat_clear(dp_, router), 0);
-    gen_kv_bool(r->out, "existed", !error);
+    json_kv_bool(r->out, "existed", !error);
     return CTL_OK;
 }
 
@@ -783,7 +765,7 @@ cmd_fip_del(struct req *r)
     }
     int error;
     ALL_DPS(r->ctl, error, dp_fip_del(dp_, router, fip), 0);
-    gen_kv_bool(r->out, "existed", !error);
+    json_kv_bool(r->out, "existed", !error);
     return CTL_OK;
 }
 
@@ -835,7 +817,7 @@ cmd_neigh_del(struct req *r)
     }
     int error;
     ALL_DPS(r->ctl, error, dp_neigh_del(dp_, port, ip), 0);
-    gen_kv_bool(r->out, "existed", !error);
+    json_kv_bool(r->out, "existed", !error);
     return CTL_OK;
 }
 
@@ -903,7 +885,7 @@ cmd_counters(struct req *r)
 
     if (!only_router && !only_port) {
         struct dp_global_stats s, sum = { 0 };
-        gen_str(g, "workers");
+        json_key(g, "workers");
         yajl_gen_array_open(g);
         for (unsigned int k = 0; k < ctl->n_dps; k++) {
             dp_global_stats_get(ctl->dps[k], &s);
@@ -918,13 +900,13 @@ cmd_counters(struct req *r)
         }
         yajl_gen_array_close(g);
         s = sum;
-        gen_str(g, "global");
+        json_key(g, "global");
         yajl_gen_map_open(g);
         DP_GLOBAL_COUNTERS(GEN_COUNTER__)
         yajl_gen_map_close(g);
     }
 
-    gen_str(g, "routers");
+    json_key(g, "routers");
     yajl_gen_map_open(g);
     for (uint32_t i = 0; i < DP_MAX_ROUTERS && !only_port; i++) {
         struct dp_router_stats s;
@@ -933,14 +915,14 @@ cmd_counters(struct req *r)
             || router_stats(ctl, i, &s)) {
             continue;
         }
-        gen_str(g, ctl->routers[i].name);
+        json_key(g, ctl->routers[i].name);
         yajl_gen_map_open(g);
         DP_ROUTER_COUNTERS(GEN_COUNTER__)
         yajl_gen_map_close(g);
     }
     yajl_gen_map_close(g);
 
-    gen_str(g, "ports");
+    json_key(g, "ports");
     yajl_gen_map_open(g);
     for (uint16_t i = 0; i < DP_MAX_LPORTS; i++) {
         const struct ctl_port *p = &ctl->ports[i];
@@ -952,9 +934,9 @@ cmd_counters(struct req *r)
             || port_stats(ctl, i, &s)) {
             continue;
         }
-        gen_str(g, p->name);
+        json_key(g, p->name);
         yajl_gen_map_open(g);
-        gen_kv_str(g, "router", ctl->routers[p->cfg.router].name);
+        json_kv_str(g, "router", ctl->routers[p->cfg.router].name);
         gen_kv_uint(g, "dpdk_port", p->dev);
         DP_PORT_COUNTERS(GEN_COUNTER__)
         yajl_gen_map_close(g);
@@ -975,7 +957,7 @@ dump_router_tables(const struct ctl *ctl, uint32_t ri, yajl_gen g)
         abort();
     }
     n = dp_router_routes(ctl->dp, ri, routes, n);
-    gen_str(g, "routes");
+    json_key(g, "routes");
     yajl_gen_array_open(g);
     for (size_t k = 0; k < n; k++) {
         yajl_gen_map_open(g);
@@ -986,7 +968,7 @@ dump_router_tables(const struct ctl *ctl, uint32_t ri, yajl_gen g)
     yajl_gen_array_close(g);
     free(routes);
 
-    gen_str(g, "snat");
+    json_key(g, "snat");
     if (dp_router_snat(ctl->dp, ri, &snat_ip)) {
         gen_kv_ip(g, NULL, snat_ip, -1);
     } else {
@@ -999,7 +981,7 @@ dump_router_tables(const struct ctl *ctl, uint32_t ri, yajl_gen g)
         abort();
     }
     n = dp_router_fips(ctl->dp, ri, fips, n);
-    gen_str(g, "fips");
+    json_key(g, "fips");
     yajl_gen_array_open(g);
     for (size_t k = 0; k < n; k++) {
         yajl_gen_map_open(g);
@@ -1026,17 +1008,17 @@ cmd_dump(struct req *r)
     if (st) {
         return st;
     }
-    gen_str(g, "routers");
+    json_key(g, "routers");
     yajl_gen_map_open(g);
     for (uint32_t i = 0; i < DP_MAX_ROUTERS; i++) {
         if (!ctl->routers[i].in_use
             || (only && strcmp(only, ctl->routers[i].name))) {
             continue;
         }
-        gen_str(g, ctl->routers[i].name);
+        json_key(g, ctl->routers[i].name);
         yajl_gen_map_open(g);
         gen_kv_uint(g, "index", i);
-        gen_str(g, "ports");
+        json_key(g, "ports");
         yajl_gen_map_open(g);
         for (uint16_t k = 0; k < DP_MAX_LPORTS; k++) {
             const struct ctl_port *p = &ctl->ports[k];
@@ -1044,17 +1026,17 @@ cmd_dump(struct req *r)
             if (!p->in_use || p->cfg.router != i) {
                 continue;
             }
-            gen_str(g, p->name);
+            json_key(g, p->name);
             yajl_gen_map_open(g);
-            gen_kv_str(g, "device", ctl->devs[p->dev].devspec);
+            json_kv_str(g, "device", ctl->devs[p->dev].devspec);
             gen_kv_uint(g, "dpdk_port", p->dev);
             rte_ether_format_addr(mac, sizeof mac, &p->cfg.mac);
-            gen_kv_str(g, "mac", mac);
+            json_kv_str(g, "mac", mac);
             gen_kv_ip(g, "ip", p->cfg.ip, p->cfg.plen);
             gen_kv_uint(g, "mtu", p->cfg.mtu);
-            gen_kv_bool(g, "external", p->cfg.external);
+            json_kv_bool(g, "external", p->cfg.external);
             if (p->bridge[0]) {
-                gen_kv_str(g, "bridge", p->bridge);
+                json_kv_str(g, "bridge", p->bridge);
             }
             yajl_gen_map_close(g);
         }
@@ -1120,41 +1102,19 @@ depth_ok(const char *text, size_t len)
     return true;
 }
 
-static char *
-gen_finish(yajl_gen g)
-{
-    const unsigned char *buf;
-    size_t len;
-
-    yajl_gen_get_buf(g, &buf, &len);
-    char *s = malloc(len + 1);
-    if (!s) {
-        abort();
-    }
-    memcpy(s, buf, len);
-    s[len] = '\0';
-    yajl_gen_free(g);
-    return s;
-}
-
 static yajl_gen
 reply_open(yajl_val id)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen g = json_gen_create();
 
     if (!g) {
         abort();
     }
     yajl_gen_map_open(g);
     if (id) {
-        gen_str(g, "id");
-        if (YAJL_IS_STRING(id)) {
-            gen_str(g, YAJL_GET_STRING(id));
-        } else if (YAJL_IS_INTEGER(id)) {
-            yajl_gen_integer(g, YAJL_GET_INTEGER(id));
-        } else {
-            yajl_gen_null(g);
-        }
+        /* A string or an integer: ctl_handle() checked. */
+        json_key(g, "id");
+        json_value(g, id);
     }
     return g;
 }
@@ -1164,14 +1124,14 @@ reply_error(yajl_val id, enum ctl_status st, const char *msg)
 {
     yajl_gen g = reply_open(id);
 
-    gen_kv_bool(g, "ok", false);
-    gen_str(g, "error");
+    json_kv_bool(g, "ok", false);
+    json_key(g, "error");
     yajl_gen_map_open(g);
-    gen_kv_str(g, "type", ctl_status_names[st]);
-    gen_kv_str(g, "message", msg);
+    json_kv_str(g, "type", ctl_status_names[st]);
+    json_kv_str(g, "message", msg);
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 char *
@@ -1237,8 +1197,8 @@ ctl_handle(struct ctl *ctl, const char *text, size_t len)
     }
 
     r.out = reply_open(id);
-    gen_kv_bool(r.out, "ok", true);
-    gen_kv_str(r.out, "op", cmd->op);
+    json_kv_bool(r.out, "ok", true);
+    json_kv_str(r.out, "op", cmd->op);
     st = cmd->handler(&r);
     if (st) {
         yajl_gen_free(r.out);
@@ -1246,7 +1206,7 @@ ctl_handle(struct ctl *ctl, const char *text, size_t len)
         goto out;
     }
     yajl_gen_map_close(r.out);
-    reply = gen_finish(r.out);
+    reply = json_gen_finish(r.out);
 out:
     yajl_tree_free(r.root);
     return reply;

@@ -29,6 +29,7 @@
 
 #include "backends/netns/netns.h"
 #include "backends/netns/netns_host.h"
+#include "core/jsonv.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -683,29 +684,16 @@ batch_destroy(struct batch *b)
     memset(b, 0, sizeof *b);
 }
 
-static void
-gen_str(yajl_gen g, const char *s)
-{
-    yajl_gen_string(g, (const unsigned char *) s, strlen(s));
-}
-
-static void
-gen_kv(yajl_gen g, const char *key, const char *value)
-{
-    gen_str(g, key);
-    gen_str(g, value);
-}
-
 /* Starts request 'op' of router 'router' (NULL: none); add arguments with
- * gen_kv() on b->g, then req_end(). */
+ * json_kv_*() on b->g, then req_end(). */
 static yajl_gen
 req_begin(struct batch *b, const char *op, const char *router)
 {
-    b->g = yajl_gen_alloc(NULL);
+    b->g = json_gen_create();
     yajl_gen_map_open(b->g);
-    gen_kv(b->g, "op", op);
+    json_kv_str(b->g, "op", op);
     if (router) {
-        gen_kv(b->g, "router", router);
+        json_kv_str(b->g, "router", router);
     }
     return b->g;
 }
@@ -1036,15 +1024,15 @@ plan(const struct drouter *want, const struct drouter *have, bool force,
     for (size_t i = 0; i < have->n_fips; i++) {
         if (!has_fip(want, &have->fips[i])) {
             g = req_begin(b, "fip_del", rid);
-            gen_kv(g, "floating_ip", have->fips[i].floating);
+            json_kv_str(g, "floating_ip", have->fips[i].floating);
             req_end(b);
         }
     }
     for (size_t i = 0; i < have->n_routes; i++) {
         if (!has_route(want, &have->routes[i])) {
             g = req_begin(b, "route_del", rid);
-            gen_kv(g, "destination", have->routes[i].destination);
-            gen_kv(g, "nexthop", have->routes[i].nexthop);
+            json_kv_str(g, "destination", have->routes[i].destination);
+            json_kv_str(g, "nexthop", have->routes[i].nexthop);
             req_end(b);
         }
     }
@@ -1056,7 +1044,7 @@ plan(const struct drouter *want, const struct drouter *have, bool force,
         const struct dport *w = find_port(want, have->ports[i].name);
         if (!w || strcmp(w->device, have->ports[i].device)) {
             g = req_begin(b, "port_del", NULL);
-            gen_kv(g, "port", have->ports[i].name);
+            json_kv_str(g, "port", have->ports[i].name);
             req_end(b);
         }
     }
@@ -1067,37 +1055,35 @@ plan(const struct drouter *want, const struct drouter *have, bool force,
             continue;
         }
         g = req_begin(b, "port_add", rid);
-        gen_kv(g, "port", w->name);
-        gen_kv(g, "device", w->device);
-        gen_kv(g, "mac", w->mac);
-        gen_kv(g, "ip", w->ip);
-        gen_str(g, "mtu");
-        yajl_gen_integer(g, w->mtu);
-        gen_str(g, "external");
-        yajl_gen_bool(g, w->external);
+        json_kv_str(g, "port", w->name);
+        json_kv_str(g, "device", w->device);
+        json_kv_str(g, "mac", w->mac);
+        json_kv_str(g, "ip", w->ip);
+        json_kv_int(g, "mtu", w->mtu);
+        json_kv_bool(g, "external", w->external);
         if (w->bridge[0]) {
-            gen_kv(g, "bridge", w->bridge);
+            json_kv_str(g, "bridge", w->bridge);
         }
         req_end(b);
     }
     for (size_t i = 0; i < want->n_routes; i++) {
         if (!has_route(have, &want->routes[i])) {
             g = req_begin(b, "route_add", rid);
-            gen_kv(g, "destination", want->routes[i].destination);
-            gen_kv(g, "nexthop", want->routes[i].nexthop);
+            json_kv_str(g, "destination", want->routes[i].destination);
+            json_kv_str(g, "nexthop", want->routes[i].nexthop);
             req_end(b);
         }
     }
     if (want->snat[0] && strcmp(want->snat, have->snat)) {
         g = req_begin(b, "snat_set", rid);
-        gen_kv(g, "ip", want->snat);
+        json_kv_str(g, "ip", want->snat);
         req_end(b);
     }
     for (size_t i = 0; i < want->n_fips; i++) {
         if (!has_fip(have, &want->fips[i])) {
             g = req_begin(b, "fip_add", rid);
-            gen_kv(g, "floating_ip", want->fips[i].floating);
-            gen_kv(g, "fixed_ip", want->fips[i].fixed);
+            json_kv_str(g, "floating_ip", want->fips[i].floating);
+            json_kv_str(g, "fixed_ip", want->fips[i].fixed);
             req_end(b);
         }
     }

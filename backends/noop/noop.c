@@ -10,6 +10,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "core/jsonv.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -433,9 +434,7 @@ char *
 noop_l3_dump(void *state)
 {
     struct noop *n = state;
-    yajl_gen g = yajl_gen_alloc(NULL);
-    const unsigned char *buf;
-    size_t len;
+    yajl_gen g = json_gen_create();
     struct item *it;
 
     pthread_mutex_lock(&n->mutex);
@@ -443,24 +442,15 @@ noop_l3_dump(void *state)
     yajl_gen_array_open(g);
     for (it = n->items; it; it = it->hh.next) {
         yajl_gen_map_open(g);
-        yajl_gen_string(g, (const unsigned char *) "resource", 8);
-        yajl_gen_string(g, (const unsigned char *) it->resource,
-                        strlen(it->resource));
-        yajl_gen_string(g, (const unsigned char *) "router_id", 9);
-        yajl_gen_string(g, (const unsigned char *) it->router_id,
-                        strlen(it->router_id));
-        yajl_gen_string(g, (const unsigned char *) "id", 2);
-        yajl_gen_string(g, (const unsigned char *) it->id, strlen(it->id));
-        yajl_gen_string(g, (const unsigned char *) "revision", 8);
-        yajl_gen_integer(g, it->revision);
+        json_kv_str(g, "resource", it->resource);
+        json_kv_str(g, "router_id", it->router_id);
+        json_kv_str(g, "id", it->id);
+        json_kv_int(g, "revision", it->revision);
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
     pthread_mutex_unlock(&n->mutex);
-    yajl_gen_get_buf(g, &buf, &len);
-    char *text = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
-    return text;
+    return json_gen_finish(g);
 }
 
 bool

@@ -30,6 +30,7 @@
 #include "core/config.h"
 #include "core/context.h"
 #include "core/journal.h"
+#include "core/jsonv.h"
 #include "core/neutron_error.h"
 #include "core/util.h"
 #include "db/db.h"
@@ -351,70 +352,41 @@ static struct {
 } model = { .mutex = PTHREAD_MUTEX_INITIALIZER };
 
 static void
-gen_str(yajl_gen g, const char *s)
-{
-    if (s) {
-        yajl_gen_string(g, (const unsigned char *) s, strlen(s));
-    } else {
-        yajl_gen_null(g);
-    }
-}
-
-static void
-gen_kv(yajl_gen g, const char *key, const char *value)
-{
-    gen_str(g, key);
-    gen_str(g, value);
-}
-
-static char *
-gen_finish(yajl_gen g)
-{
-    const unsigned char *buf;
-    size_t len;
-
-    yajl_gen_get_buf(g, &buf, &len);
-    char *text = xstrndup((const char *) buf, len);
-    yajl_gen_free(g);
-    return text;
-}
-
-static void
 gen_gateway(yajl_gen g, const struct router *r)
 {
     char port_id[37];
 
-    gen_str(g, "external_gateway_info");
+    json_key(g, "external_gateway_info");
     if (!r->gateway) {
         yajl_gen_null(g);
         return;
     }
     snprintf(port_id, sizeof port_id, "%.35s9", r->id);
     yajl_gen_map_open(g);
-    gen_kv(g, "network_id", EXT_NET);
-    gen_str(g, "enable_snat");
-    yajl_gen_bool(g, r->snat);
-    gen_str(g, "external_fixed_ips");
+    json_kv_str(g, "network_id", EXT_NET);
+    json_kv_bool(g, "enable_snat", r->snat);
+    json_key(g, "external_fixed_ips");
     yajl_gen_array_open(g);
     yajl_gen_map_open(g);
-    gen_kv(g, "subnet_id", EXT_SUBNET);
-    gen_kv(g, "ip_address", r == &model.routers[0] ? "203.0.113.10"
-                                                    : "203.0.113.11");
+    json_kv_str(g, "subnet_id", EXT_SUBNET);
+    json_kv_str(g, "ip_address", r == &model.routers[0] ? "203.0.113.10"
+                                                         : "203.0.113.11");
     yajl_gen_map_close(g);
     yajl_gen_array_close(g);
-    gen_str(g, "port");
+    json_key(g, "port");
     yajl_gen_map_open(g);
-    gen_kv(g, "id", port_id);
+    json_kv_str(g, "id", port_id);
     /* MACs are unique on a network, as Neutron keeps them. */
-    gen_kv(g, "mac_address", r == &model.routers[0] ? "fa:16:3e:00:00:e1"
-                                                     : "fa:16:3e:00:00:e2");
-    gen_kv(g, "network_id", EXT_NET);
-    gen_str(g, "cidrs");
+    json_kv_str(g, "mac_address",
+                r == &model.routers[0] ? "fa:16:3e:00:00:e1"
+                                       : "fa:16:3e:00:00:e2");
+    json_kv_str(g, "network_id", EXT_NET);
+    json_key(g, "cidrs");
     yajl_gen_array_open(g);
-    gen_str(g, "203.0.113.0/24");
+    json_str(g, "203.0.113.0/24");
     yajl_gen_array_close(g);
-    gen_kv(g, "gateway_ip", "203.0.113.1");
-    gen_str(g, "vif_details");
+    json_kv_str(g, "gateway_ip", "203.0.113.1");
+    json_key(g, "vif_details");
     yajl_gen_map_open(g);
     yajl_gen_map_close(g);
     yajl_gen_map_close(g);
@@ -424,12 +396,12 @@ gen_gateway(yajl_gen g, const struct router *r)
 static void
 gen_routes(yajl_gen g, const struct router *r)
 {
-    gen_str(g, "routes");
+    json_key(g, "routes");
     yajl_gen_array_open(g);
     for (int i = 0; i < r->n_routes; i++) {
         yajl_gen_map_open(g);
-        gen_kv(g, "destination", r->routes[i].destination);
-        gen_kv(g, "nexthop", r->routes[i].nexthop);
+        json_kv_str(g, "destination", r->routes[i].destination);
+        json_kv_str(g, "nexthop", r->routes[i].nexthop);
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
@@ -441,26 +413,25 @@ gen_iface(yajl_gen g, const struct router *r, const struct iface *i,
 {
     yajl_gen_map_open(g);
     if (as_data) {
-        gen_kv(g, "id", i->port_id);
-        gen_kv(g, "router_id", r->id);
-        gen_kv(g, "project_id", PROJECT);
-        gen_str(g, "subnet_ids");
+        json_kv_str(g, "id", i->port_id);
+        json_kv_str(g, "router_id", r->id);
+        json_kv_str(g, "project_id", PROJECT);
+        json_key(g, "subnet_ids");
         yajl_gen_array_open(g);
-        gen_str(g, i->subnet_id);
+        json_str(g, i->subnet_id);
         yajl_gen_array_close(g);
     }
-    gen_kv(g, "port_id", i->port_id);
-    gen_kv(g, "mac_address", i->mac);
-    gen_kv(g, "network_id", i->network_id);
-    gen_kv(g, "subnet_id", i->subnet_id);
-    gen_kv(g, "ip_address", i->ip);
-    gen_kv(g, "cidr", i->cidr);
-    gen_str(g, "vif_details");
+    json_kv_str(g, "port_id", i->port_id);
+    json_kv_str(g, "mac_address", i->mac);
+    json_kv_str(g, "network_id", i->network_id);
+    json_kv_str(g, "subnet_id", i->subnet_id);
+    json_kv_str(g, "ip_address", i->ip);
+    json_kv_str(g, "cidr", i->cidr);
+    json_key(g, "vif_details");
     yajl_gen_map_open(g);
     yajl_gen_map_close(g);
-    gen_kv(g, "network_type", "vxlan");
-    gen_str(g, "segmentation_id");
-    yajl_gen_integer(g, 1000 + (i - r->ifaces));
+    json_kv_str(g, "network_type", "vxlan");
+    json_kv_int(g, "segmentation_id", 1000 + (i - r->ifaces));
     yajl_gen_map_close(g);
 }
 
@@ -469,17 +440,16 @@ gen_fip(yajl_gen g, const struct router *r, const struct fip *f,
         bool as_data)
 {
     yajl_gen_map_open(g);
-    gen_kv(g, "id", f->id);
-    gen_kv(g, "floating_ip_address", f->address);
-    gen_kv(g, "fixed_ip_address", f->port_id[0] ? f->fixed_ip : NULL);
-    gen_kv(g, "port_id", f->port_id[0] ? f->port_id : NULL);
-    gen_kv(g, "floating_network_id", EXT_NET);
+    json_kv_str(g, "id", f->id);
+    json_kv_str(g, "floating_ip_address", f->address);
+    json_kv_str(g, "fixed_ip_address", f->port_id[0] ? f->fixed_ip : NULL);
+    json_kv_str(g, "port_id", f->port_id[0] ? f->port_id : NULL);
+    json_kv_str(g, "floating_network_id", EXT_NET);
     if (as_data) {
-        gen_kv(g, "router_id", f->port_id[0] ? r->id : NULL);
-        gen_kv(g, "project_id", PROJECT);
-        gen_kv(g, "status", "DOWN");
-        gen_str(g, "revision_number");
-        yajl_gen_integer(g, f->revision);
+        json_kv_str(g, "router_id", f->port_id[0] ? r->id : NULL);
+        json_kv_str(g, "project_id", PROJECT);
+        json_kv_str(g, "status", "DOWN");
+        json_kv_int(g, "revision_number", f->revision);
     }
     yajl_gen_map_close(g);
 }
@@ -489,19 +459,18 @@ gen_fip(yajl_gen g, const struct router *r, const struct fip *f,
 static char *
 router_json(const struct router *r, bool document)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen g = json_gen_create();
 
     yajl_gen_map_open(g);
-    gen_kv(g, "id", r->id);
-    gen_kv(g, "name", r->name);
-    gen_kv(g, "project_id", PROJECT);
-    gen_str(g, "admin_state_up");
-    yajl_gen_bool(g, r->admin_up);
-    gen_kv(g, "flavor_id", NULL);
+    json_kv_str(g, "id", r->id);
+    json_kv_str(g, "name", r->name);
+    json_kv_str(g, "project_id", PROJECT);
+    json_kv_bool(g, "admin_state_up", r->admin_up);
+    json_kv_str(g, "flavor_id", NULL);
     gen_gateway(g, r);
     gen_routes(g, r);
     if (document) {
-        gen_str(g, "interfaces");
+        json_key(g, "interfaces");
         yajl_gen_array_open(g);
         for (size_t i = 0; i < r->n_ifaces; i++) {
             if (r->ifaces[i].present) {
@@ -509,7 +478,7 @@ router_json(const struct router *r, bool document)
             }
         }
         yajl_gen_array_close(g);
-        gen_str(g, "floatingips");
+        json_key(g, "floatingips");
         yajl_gen_array_open(g);
         for (size_t i = 0; i < r->n_fips; i++) {
             if (r->fips[i].present) {
@@ -518,12 +487,11 @@ router_json(const struct router *r, bool document)
         }
         yajl_gen_array_close(g);
     } else {
-        gen_kv(g, "status", "DOWN");
-        gen_str(g, "revision_number");
-        yajl_gen_integer(g, r->revision);
+        json_kv_str(g, "status", "DOWN");
+        json_kv_int(g, "revision_number", r->revision);
     }
     yajl_gen_map_close(g);
-    return gen_finish(g);
+    return json_gen_finish(g);
 }
 
 static struct router *
@@ -729,10 +697,10 @@ static void
 record_iface(struct kit *k, struct router *r, struct iface *i,
              const char *operation)
 {
-    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen g = json_gen_create();
 
     gen_iface(g, r, i, true);
-    char *data = gen_finish(g);
+    char *data = json_gen_finish(g);
     record(k, "router_interface", operation, i->port_id, r, 0, data);
     free(data);
 }
@@ -742,9 +710,9 @@ record_fip(struct kit *k, struct router *r, struct fip *f,
            const char *operation)
 {
     f->revision++;
-    yajl_gen g = yajl_gen_alloc(NULL);
+    yajl_gen g = json_gen_create();
     gen_fip(g, r, f, true);
-    char *data = gen_finish(g);
+    char *data = json_gen_finish(g);
     record(k, "floatingip", operation, f->id, r, f->revision, data);
     free(data);
 }
