@@ -31,10 +31,10 @@
 #include <string.h>
 #include <cmocka.h>
 #include <curl/curl.h>
-#include <yajl/yajl_tree.h>
 
 #include "core/util.h"
 #include "tests/lib/apitest.h"
+#include "tests/lib/loadclient.h"
 #include "tests/lib/odlpeer.h"
 #include "tests/lib/topo.h"
 
@@ -72,33 +72,44 @@ struct client {
     int index;
 };
 
-static size_t
-collect(char *ptr, size_t size, size_t n, void *arg)
+/* The loadclient judge: every answer is timed into the latencies of the
+ * phase, and anything but 'expect' is unclean. */
+static bool
+judge(void *sh_, const char *method, const char *path,
+      const struct apitest_resp *a, long expect)
 {
-    char **buf = arg;
-    size_t len = size * n, old = *buf ? strlen(*buf) : 0;
+    struct shared *sh = sh_;
+    double ms = (double) a->usec / 1000.0;
 
-    *buf = xrealloc(*buf, old + len + 1);
-    memcpy(*buf + old, ptr, len);
-    (*buf)[old + len] = '\0';
-    return len;
+    pthread_mutex_lock(&sh->mutex);
+    struct latencies *l = &sh->lat[sh->phase];
+    if (l->n == l->cap) {
+        l->cap = l->cap ? 2 * l->cap : 1024;
+        l->ms = xrealloc(l->ms, l->cap * sizeof *l->ms);
+    }
+    l->ms[l->n++] = ms;
+    if (a->status != expect && !sh->unclean++) {
+        snprintf(sh->unclean_msg, sizeof sh->unclean_msg,
+                 "%s %s (%s): %ld: %.400s", method, path,
+                 phase_names[sh->phase], a->status, a->body);
+    }
+    pthread_mutex_unlock(&sh->mutex);
+    return a->status == expect;
 }
 
-/* One timed request as PROJECT; returns the id at 'key' (malloc'd) when
- * it answers 'expect' ("" if 'key' is NULL), NULL (recorded as unclean)
- * otherwise. */
+/* One judged request; returns the id at 'key' (malloc'd) when it answers
+ * 'expect' ("" if 'key' is NULL), NULL otherwise. */
 static char *
-call(struct shared *sh, CURL *c, const char *method, const char *path,
+call(struct loadclient *lc, const char *method, const char *path,
      long expect, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 7, 8)));
+    __attribute__((format(printf, 6, 7)));
 
 static char *
-call(struct shared *sh, CURL *c, const char *method, const char *path,
+call(struct loadclient *lc, const char *method, const char *path,
      long expect, const char *key, const char *fmt, ...)
 {
-    struct curl_slist *list = NULL;
-    char url[512], *body = NULL, *answer = NULL;
-    long status = 0;
+    struct apitest_resp *a;
+    char *body = NULL, *id = NULL;
 
     if (fmt) {
         va_list args;
@@ -108,52 +119,12 @@ call(struct shared *sh, CURL *c, const char *method, const char *path,
         }
         va_end(args);
     }
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", sh->port, path);
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &answer);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        list = curl_slist_append(list, "Content-Type: application/json");
+    if (loadclient_call(lc, method, path, body, expect, &a)) {
+        const char *got = key ? jstr(a->json, key) : "";
+        id = xstrdup(got ? got : "?");
     }
-    list = curl_slist_append(list, "Expect:");
-    list = curl_slist_append(list, "X-Project-Id: " PROJECT);
-    list = curl_slist_append(list, "X-Roles: member");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-
-    uint64_t start = time_monotonic_usec();
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    }
-    double ms = (double) (time_monotonic_usec() - start) / 1000.0;
-    curl_slist_free_all(list);
+    apitest_resp_free(a);
     free(body);
-
-    pthread_mutex_lock(&sh->mutex);
-    struct latencies *l = &sh->lat[sh->phase];
-    if (l->n == l->cap) {
-        l->cap = l->cap ? 2 * l->cap : 1024;
-        l->ms = xrealloc(l->ms, l->cap * sizeof *l->ms);
-    }
-    l->ms[l->n++] = ms;
-    if (status != expect && !sh->unclean++) {
-        snprintf(sh->unclean_msg, sizeof sh->unclean_msg,
-                 "%s %s (%s): %ld: %.400s", method, path,
-                 phase_names[sh->phase], status, answer ? answer : "");
-    }
-    pthread_mutex_unlock(&sh->mutex);
-
-    char *id = NULL;
-    if (status == expect) {
-        yajl_val json = key ? yajl_tree_parse(answer, NULL, 0) : NULL;
-        id = xstrdup(!key ? "" : jstr(json, key) ? jstr(json, key) : "?");
-        yajl_tree_free(json);
-    }
-    free(answer);
     return id;
 }
 
@@ -169,23 +140,24 @@ client_main(void *arg)
 {
     struct client *cl = arg;
     struct shared *sh = cl->sh;
-    CURL *c = curl_easy_init();
+    struct loadclient lc;
     char path[160];
 
+    loadclient_init(&lc, sh->port, PROJECT, 30000, judge, sh);
     for (int iter = 0; !sh->stop && !sh->unclean; iter++) {
         char *net = NULL, *sub = NULL, *router = NULL, *iface = NULL;
         char *vm = NULL, *fip = NULL, *done = NULL;
 
-        net = call(sh, c, "POST", "/v2.0/networks", 201, "network/id",
+        net = call(&lc, "POST", "/v2.0/networks", 201, "network/id",
                    "{\"network\": {\"name\": \"b%d\"}}", cl->index);
         topo_sleep_ms(PACE_MS);
         sub = !net ? NULL : call(
-            sh, c, "POST", "/v2.0/subnets", 201, "subnet/id",
+            &lc, "POST", "/v2.0/subnets", 201, "subnet/id",
             "{\"subnet\": {\"network_id\": \"%s\", \"ip_version\": 4, "
             "\"cidr\": \"10.%d.%d.0/24\"}}", net, cl->index, iter % 256);
         topo_sleep_ms(PACE_MS);
         router = !sub ? NULL : call(
-            sh, c, "POST", "/v2.0/routers", 201, "router/id",
+            &lc, "POST", "/v2.0/routers", 201, "router/id",
             "{\"router\": {\"name\": \"b%d-%d\", \"flavor_id\": \"%s\", "
             "\"external_gateway_info\": {\"network_id\": \"%s\"}}}",
             cl->index, iter, sh->flavor, sh->ext_net);
@@ -193,39 +165,39 @@ client_main(void *arg)
         if (router) {
             snprintf(path, sizeof path,
                      "/v2.0/routers/%s/add_router_interface", router);
-            iface = call(sh, c, "PUT", path, 200, "port_id",
+            iface = call(&lc, "PUT", path, 200, "port_id",
                          "{\"subnet_id\": \"%s\"}", sub);
             topo_sleep_ms(PACE_MS);
         }
         vm = !iface ? NULL : call(
-            sh, c, "POST", "/v2.0/ports", 201, "port/id",
+            &lc, "POST", "/v2.0/ports", 201, "port/id",
             "{\"port\": {\"network_id\": \"%s\", \"device_owner\": "
             "\"compute:nova\", \"device_id\": \"vm-%d-%d\"}}", net,
             cl->index, iter);
         topo_sleep_ms(PACE_MS);
         fip = !vm ? NULL : call(
-            sh, c, "POST", "/v2.0/floatingips", 201, "floatingip/id",
+            &lc, "POST", "/v2.0/floatingips", 201, "floatingip/id",
             "{\"floatingip\": {\"floating_network_id\": \"%s\", "
             "\"port_id\": \"%s\"}}", sh->ext_net, vm);
         topo_sleep_ms(PACE_MS);
         if (fip) {
             snprintf(path, sizeof path, "/v2.0/routers/%s", router);
-            done = call(sh, c, "PUT", path, 200, NULL,
+            done = call(&lc, "PUT", path, 200, NULL,
                         "{\"router\": {\"name\": \"b%d-%d-renamed\"}}",
                         cl->index, iter);
             free(done);
             topo_sleep_ms(PACE_MS);
             snprintf(path, sizeof path, "/v2.0/floatingips/%s", fip);
-            done = call(sh, c, "PUT", path, 200, NULL,
+            done = call(&lc, "PUT", path, 200, NULL,
                         "{\"floatingip\": {\"port_id\": null}}");
             free(done);
             topo_sleep_ms(PACE_MS);
-            done = call(sh, c, "PUT", path, 200, NULL,
+            done = call(&lc, "PUT", path, 200, NULL,
                         "{\"floatingip\": {\"port_id\": \"%s\"}}", vm);
             free(done);
             topo_sleep_ms(PACE_MS);
             if (iter % 2) {
-                done = call(sh, c, "DELETE", path, 204, NULL, NULL);
+                done = call(&lc, "DELETE", path, 204, NULL, NULL);
                 free(done);
                 topo_sleep_ms(PACE_MS);
             }
@@ -237,7 +209,7 @@ client_main(void *arg)
         free(vm);
         free(fip);
     }
-    curl_easy_cleanup(c);
+    loadclient_destroy(&lc);
     return NULL;
 }
 

@@ -33,12 +33,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <curl/curl.h>
-#include <yajl/yajl_tree.h>
 
 #include "core/util.h"
 #include "db/db.h"
 #include "tests/lib/apitest.h"
 #include "tests/lib/dbcheck.h"
+#include "tests/lib/loadclient.h"
 #include "tests/lib/odlpeer.h"
 #include "tests/lib/testdb.h"
 #include "tests/lib/topo.h"
@@ -54,22 +54,11 @@ static const char base_config[] =
     "[ml2]\ntype_drivers = vlan,flat\ntenant_network_types = vlan\n"
     "[ml2_type_vlan]\nnetwork_vlan_ranges = physnet1:1:4000\n";
 
-/* One object a client wrote.  'acked' once its create answered 201;
- * 'deleted' once its delete answered 204 (or 200 for an interface
- * removal); 'delete_sent' once a delete went out (answered or not). */
-enum kind { K_NET, K_SUBNET, K_PORT, K_ROUTER, K_IFACE, K_FIP };
+/* The objects' kinds as the messages name them. */
 static const char *const kind_names[] = {
-    "network", "subnet", "port", "router", "interface", "floatingip",
-};
-static const char *const kind_paths[] = {
-    "networks", "subnets", "ports", "routers", "ports", "floatingips",
-};
-
-struct obj {
-    enum kind kind;
-    char id[40];                /* for K_IFACE: the interface port */
-    char router[40];            /* K_IFACE: its router */
-    bool delete_sent, deleted;
+    [LC_NET] = "network", [LC_SUBNET] = "subnet", [LC_PORT] = "port",
+    [LC_ROUTER] = "router", [LC_IFACE] = "interface",
+    [LC_FIP] = "floatingip",
 };
 
 struct shared {
@@ -77,113 +66,19 @@ struct shared {
     const char *ext_net;
     const char *odl_flavor;     /* routers of odd clients */
     volatile int stop;
-    pthread_mutex_t mutex;
-    struct obj *objs;
-    size_t n_objs, alloc_objs;
-    long writes;                /* acknowledged writes, all rounds */
+    pthread_mutex_t mutex;      /* 'unclean' and its message */
+    struct loadclient_objs objs; /* their 'acked': writes, all rounds */
     int unclean;
     char unclean_msg[600];
     int round;
 };
 
-struct answer {
-    long status;                /* 0: no answer (connection failed) */
-    yajl_val json;
-    char *body;
-};
-
-static size_t
-collect(char *ptr, size_t size, size_t n, void *arg)
-{
-    char **buf = arg;
-    size_t len = size * n, old = *buf ? strlen(*buf) : 0;
-
-    *buf = xrealloc(*buf, old + len + 1);
-    memcpy(*buf + old, ptr, len);
-    (*buf)[old + len] = '\0';
-    return len;
-}
-
-/* A request as the member of PROJECT that never fails the test: a
- * connection failure is status 0. */
-static struct answer
-req(CURL *c, int port, const char *method, const char *path,
-    const char *body)
-{
-    struct answer a = { 0 };
-    struct curl_slist *list = NULL;
-    char url[512];
-
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a.body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        list = curl_slist_append(list, "Content-Type: application/json");
-    }
-    list = curl_slist_append(list, "Expect:");
-    list = curl_slist_append(list, "X-Project-Id: " PROJECT);
-    list = curl_slist_append(list, "X-Roles: member");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-    if (curl_easy_perform(c) == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a.status);
-        if (a.body) {
-            a.json = yajl_tree_parse(a.body, NULL, 0);
-        }
-    }
-    curl_slist_free_all(list);
-    return a;
-}
-
-static void
-answer_free(struct answer *a)
-{
-    yajl_tree_free(a->json);
-    free(a->body);
-}
-
-static size_t
-add_obj(struct shared *sh, enum kind kind, const char *id,
-        const char *router)
-{
-    pthread_mutex_lock(&sh->mutex);
-    if (sh->n_objs == sh->alloc_objs) {
-        sh->alloc_objs = sh->alloc_objs ? sh->alloc_objs * 2 : 1024;
-        sh->objs = xrealloc(sh->objs, sh->alloc_objs * sizeof *sh->objs);
-    }
-    size_t i = sh->n_objs++;
-    struct obj *o = &sh->objs[i];
-    memset(o, 0, sizeof *o);
-    o->kind = kind;
-    str_copy(o->id, id, sizeof o->id);
-    str_copy(o->router, router ? router : "", sizeof o->router);
-    sh->writes++;
-    pthread_mutex_unlock(&sh->mutex);
-    return i;
-}
-
-static void
-mark(struct shared *sh, size_t i, bool deleted)
-{
-    pthread_mutex_lock(&sh->mutex);
-    sh->objs[i].delete_sent = true;
-    if (deleted) {
-        sh->objs[i].deleted = true;
-        sh->writes++;
-    }
-    pthread_mutex_unlock(&sh->mutex);
-}
-
-/* Classifies an answer: true if 'expect'; false, with the client told to
- * stop, on no answer; an unclean answer (5xx other than 503, or an
- * unexpected code) is recorded. */
+/* Classifies an answer: true if 'expect'; false, with the clients told to
+ * stop, on no answer (the server was killed); an unclean answer (5xx
+ * other than 503, or an unexpected code) is recorded. */
 static bool
-check(struct shared *sh, struct answer *a, long expect, const char *what)
+check(struct shared *sh, const struct apitest_resp *a, long expect,
+      const char *what)
 {
     if (a->status == expect) {
         return true;
@@ -196,10 +91,19 @@ check(struct shared *sh, struct answer *a, long expect, const char *what)
     if (!sh->unclean++) {
         snprintf(sh->unclean_msg, sizeof sh->unclean_msg,
                  "round %d %s: HTTP %ld: %.400s", sh->round, what, a->status,
-                 a->body ? a->body : "");
+                 a->body);
     }
     pthread_mutex_unlock(&sh->mutex);
     return false;
+}
+
+/* The loadclient judge of creates and deletes: check() by their path. */
+static bool
+judge(void *sh, const char *method, const char *path,
+      const struct apitest_resp *a, long expect)
+{
+    (void) method;
+    return check(sh, a, expect, path);
 }
 
 struct client {
@@ -207,87 +111,45 @@ struct client {
     int index;
 };
 
-/* POST that records the created object; returns its index or -1. */
-static long
-create(struct shared *sh, CURL *c, enum kind kind, const char *path,
-       const char *body, const char *key)
-{
-    struct answer a = req(c, sh->port, "POST", path, body);
-    long idx = -1;
-    if (check(sh, &a, 201, path)) {
-        const char *id = jstr(a.json, key);
-        idx = (long) add_obj(sh, kind, id ? id : "?", NULL);
-    }
-    answer_free(&a);
-    return idx;
-}
-
-static bool
-delete(struct shared *sh, CURL *c, long idx)
-{
-    char path[128];
-    struct obj o;
-
-    if (idx < 0) {
-        return true;
-    }
-    pthread_mutex_lock(&sh->mutex);
-    o = sh->objs[idx];
-    pthread_mutex_unlock(&sh->mutex);
-    snprintf(path, sizeof path, "/v2.0/%s/%s", kind_paths[o.kind], o.id);
-    mark(sh, idx, false);
-    struct answer a = req(c, sh->port, "DELETE", path, NULL);
-    bool ok = check(sh, &a, 204, path);
-    if (ok) {
-        mark(sh, idx, true);
-    }
-    answer_free(&a);
-    return ok;
-}
-
 static void *
 client_main(void *arg)
 {
     struct client *cl = arg;
     struct shared *sh = cl->sh;
-    CURL *c = curl_easy_init();
+    struct loadclient_objs *objs = &sh->objs;
+    struct loadclient lc;
     unsigned int seed = (unsigned int) (cl->index * 7919 + sh->round * 31
                                         + time(NULL));
     char body[512], path[256];
 
+    loadclient_init(&lc, sh->port, PROJECT, 30000, judge, sh);
     for (int iter = 0; !sh->stop; iter++) {
         long net = -1, sub = -1, port = -1, router = -1, iface = -1, fip = -1;
         char net_id[40] = "", sub_id[40] = "", port_id[40] = "";
         char router_id[40] = "";
 
-        net = create(sh, c, K_NET, "/v2.0/networks",
-                     "{\"network\": {\"name\": \"load\"}}", "network/id");
+        net = loadclient_create(&lc, objs, LC_NET,
+                                "{\"network\": {\"name\": \"load\"}}",
+                                "network/id", net_id);
         if (net < 0) {
             break;
         }
-        pthread_mutex_lock(&sh->mutex);
-        str_copy(net_id, sh->objs[net].id, sizeof net_id);
-        pthread_mutex_unlock(&sh->mutex);
         snprintf(body, sizeof body,
                  "{\"subnet\": {\"network_id\": \"%s\", \"ip_version\": 4, "
                  "\"cidr\": \"10.%d.%d.0/24\"}}", net_id, cl->index,
                  (iter + sh->round * 50) % 256);
-        sub = create(sh, c, K_SUBNET, "/v2.0/subnets", body, "subnet/id");
+        sub = loadclient_create(&lc, objs, LC_SUBNET, body, "subnet/id",
+                                sub_id);
         if (sub < 0) {
             break;
         }
-        pthread_mutex_lock(&sh->mutex);
-        str_copy(sub_id, sh->objs[sub].id, sizeof sub_id);
-        pthread_mutex_unlock(&sh->mutex);
         snprintf(body, sizeof body,
                  "{\"port\": {\"network_id\": \"%s\"}}", net_id);
-        port = create(sh, c, K_PORT, "/v2.0/ports", body, "port/id");
+        port = loadclient_create(&lc, objs, LC_PORT, body, "port/id",
+                                 port_id);
         if (port < 0) {
             break;
         }
-        pthread_mutex_lock(&sh->mutex);
-        str_copy(port_id, sh->objs[port].id, sizeof port_id);
-        pthread_mutex_unlock(&sh->mutex);
         char flavor_attr[80] = "";
         if (cl->index % 2) {
             snprintf(flavor_attr, sizeof flavor_attr,
@@ -296,31 +158,30 @@ client_main(void *arg)
         snprintf(body, sizeof body,
                  "{\"router\": {\"name\": \"load\", \"external_gateway_info\":"
                  " {\"network_id\": \"%s\"}%s}}", sh->ext_net, flavor_attr);
-        router = create(sh, c, K_ROUTER, "/v2.0/routers", body, "router/id");
+        router = loadclient_create(&lc, objs, LC_ROUTER, body, "router/id",
+                                   router_id);
         if (router < 0) {
             break;
         }
-        pthread_mutex_lock(&sh->mutex);
-        str_copy(router_id, sh->objs[router].id, sizeof router_id);
-        pthread_mutex_unlock(&sh->mutex);
 
+        /* The interface PUTs are check()ed by their operation's name. */
         snprintf(path, sizeof path, "/v2.0/routers/%s/add_router_interface",
                  router_id);
         snprintf(body, sizeof body, "{\"subnet_id\": \"%s\"}", sub_id);
-        struct answer a = req(c, sh->port, "PUT", path, body);
-        if (check(sh, &a, 200, "add_router_interface")) {
-            const char *pid = jstr(a.json, "port_id");
-            iface = (long) add_obj(sh, K_IFACE, pid ? pid : "?", router_id);
+        struct apitest_resp *a = loadclient_request(&lc, "PUT", path, body);
+        if (check(sh, a, 200, "add_router_interface")) {
+            iface = loadclient_objs_add(objs, LC_IFACE,
+                                        jstr(a->json, "port_id"), router_id);
         }
-        answer_free(&a);
+        apitest_resp_free(a);
         if (iface < 0) {
             break;
         }
         snprintf(body, sizeof body,
                  "{\"floatingip\": {\"floating_network_id\": \"%s\", "
                  "\"port_id\": \"%s\"}}", sh->ext_net, port_id);
-        fip = create(sh, c, K_FIP, "/v2.0/floatingips", body,
-                     "floatingip/id");
+        fip = loadclient_create(&lc, objs, LC_FIP, body, "floatingip/id",
+                                NULL);
         if (fip < 0) {
             break;
         }
@@ -329,26 +190,28 @@ client_main(void *arg)
         if (rand_r(&seed) % 2) {
             continue;
         }
-        if (!delete(sh, c, fip)) {
+        if (!loadclient_delete(&lc, objs, fip)) {
             break;
         }
         snprintf(path, sizeof path,
                  "/v2.0/routers/%s/remove_router_interface", router_id);
         snprintf(body, sizeof body, "{\"subnet_id\": \"%s\"}", sub_id);
-        mark(sh, (size_t) iface, false);
-        a = req(c, sh->port, "PUT", path, body);
-        bool ok = check(sh, &a, 200, "remove_router_interface");
-        answer_free(&a);
+        loadclient_objs_mark(objs, iface, false);
+        a = loadclient_request(&lc, "PUT", path, body);
+        bool ok = check(sh, a, 200, "remove_router_interface");
+        apitest_resp_free(a);
         if (!ok) {
             break;
         }
-        mark(sh, (size_t) iface, true);
-        if (!delete(sh, c, router) || !delete(sh, c, port)
-            || !delete(sh, c, sub) || !delete(sh, c, net)) {
+        loadclient_objs_mark(objs, iface, true);
+        if (!loadclient_delete(&lc, objs, router)
+            || !loadclient_delete(&lc, objs, port)
+            || !loadclient_delete(&lc, objs, sub)
+            || !loadclient_delete(&lc, objs, net)) {
             break;
         }
     }
-    curl_easy_cleanup(c);
+    loadclient_destroy(&lc);
     return NULL;
 }
 
@@ -361,14 +224,14 @@ check_objects(struct shared *sh, struct apitest_server *srv)
 {
     long lost = 0;
 
-    for (size_t i = 0; i < sh->n_objs; i++) {
-        struct obj *o = &sh->objs[i];
+    for (size_t i = 0; i < sh->objs.n; i++) {
+        struct loadclient_obj *o = &sh->objs.objs[i];
         char path[128];
-        snprintf(path, sizeof path, "/v2.0/%s/%s", kind_paths[o->kind],
+        snprintf(path, sizeof path, "/v2.0/%s/%s", loadclient_paths[o->kind],
                  o->id);
         struct apitest_resp *r = api_get(srv, path);
         bool there = r->status == 200;
-        if (o->kind == K_IFACE && there) {
+        if (o->kind == LC_IFACE && there) {
             const char *owner = jstr(r->json, "port/device_owner");
             const char *dev = jstr(r->json, "port/device_id");
             there = owner && !strcmp(owner, "network:router_interface")
@@ -443,6 +306,7 @@ test_crash_load(void **state)
                         "\"network_id\": \"%s\", \"ip_version\": 4, "
                         "\"cidr\": \"172.24.0.0/16\"}}", ext));
     sh.ext_net = ext;
+    loadclient_objs_init(&sh.objs);
 
     struct db *db;
     char err[256];
@@ -499,13 +363,13 @@ test_crash_load(void **state)
                                          &odl_objects);
         printf("crash_load: round %d: %zu objects, %ld acknowledged writes "
                "so far, lost %ld, half-there %ld, odl controller %ld "
-               "objects, mismatches %ld\n", round, sh.n_objs, sh.writes, lost,
-               half, odl_objects, mismatches);
+               "objects, mismatches %ld\n", round, sh.objs.n, sh.objs.acked,
+               lost, half, odl_objects, mismatches);
         fflush(stdout);
     }
     printf("crash_load: rounds %d, writes %ld, lost %ld, half-there %ld, "
-           "mismatches %ld (engine %s)\n", N_ROUNDS, sh.writes, lost, half,
-           mismatches, testdb_engine());
+           "mismatches %ld (engine %s)\n", N_ROUNDS, sh.objs.acked, lost,
+           half, mismatches, testdb_engine());
     assert_int_equal(lost, 0);
     assert_int_equal(half, 0);
     assert_int_equal(mismatches, 0);
@@ -513,7 +377,7 @@ test_crash_load(void **state)
     db_close(db);
     assert_int_equal(apitest_server_stop(srv), 0);
     odlpeer_stop(peer);
-    free(sh.objs);
+    loadclient_objs_destroy(&sh.objs);
     free(ext);
     free(odl_flavor);
     free(config);

@@ -31,12 +31,12 @@
 #include <unistd.h>
 #include <cmocka.h>
 #include <curl/curl.h>
-#include <yajl/yajl_tree.h>
 
 #include "core/util.h"
 #include "db/db.h"
 #include "tests/lib/apitest.h"
 #include "tests/lib/dbcheck.h"
+#include "tests/lib/loadclient.h"
 #include "tests/lib/testdb.h"
 #include "tests/lib/topo.h"
 
@@ -121,48 +121,17 @@ mariadb_kill9(void)
 
 /* ---- The clients ---- */
 
-enum kind { K_NET, K_SUBNET, K_PORT, K_ROUTER, K_IFACE, K_FIP };
-static const char *const kind_paths[] = {
-    "networks", "subnets", "ports", "routers", "ports", "floatingips",
-};
-
-struct obj {
-    enum kind kind;
-    char id[40];
-    char router[40];            /* K_IFACE: its router */
-    bool delete_sent, deleted;
-};
-
 struct shared {
     int port;
     const char *ext_net;
     volatile int stop;
-    pthread_mutex_t mutex;
-    struct obj *objs;
-    size_t n_objs, alloc_objs;
-    long requests, acked, unavailable;
+    pthread_mutex_t mutex;      /* the figures below */
+    struct loadclient_objs objs;
+    long requests, unavailable;
     long max_ms;                /* slowest answer */
     int unclean;
     char unclean_msg[600];
 };
-
-struct answer {
-    long status;
-    yajl_val json;
-    char *body;
-};
-
-static size_t
-collect(char *ptr, size_t size, size_t n, void *arg)
-{
-    char **buf = arg;
-    size_t len = size * n, old = *buf ? strlen(*buf) : 0;
-
-    *buf = xrealloc(*buf, old + len + 1);
-    memcpy(*buf + old, ptr, len);
-    (*buf)[old + len] = '\0';
-    return len;
-}
 
 static void
 record_unclean(struct shared *sh, const char *what, const char *fmt, ...)
@@ -184,43 +153,14 @@ record_unclean(struct shared *sh, const char *what, const char *fmt, ...)
     pthread_mutex_unlock(&sh->mutex);
 }
 
-/* One request as PROJECT; timed, and checked to be clean: 'expect', or
- * 503 with a NeutronError body.  Returns true on 'expect'. */
+/* The loadclient judge: each answer is timed, and checked to be clean:
+ * 'expect', or 503 with a NeutronError body.  Returns true on 'expect'. */
 static bool
-call(struct shared *sh, CURL *c, const char *method, const char *path,
-     const char *body, long expect, struct answer *a)
+judge(void *sh_, const char *method, const char *path,
+      const struct apitest_resp *a, long expect)
 {
-    struct curl_slist *list = NULL;
-    char url[512];
-
-    memset(a, 0, sizeof *a);
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", sh->port, path);
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &a->body);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 4L * LATENCY_BOUND_MS);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    if (body) {
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-        list = curl_slist_append(list, "Content-Type: application/json");
-    }
-    list = curl_slist_append(list, "Expect:");
-    list = curl_slist_append(list, "X-Project-Id: " PROJECT);
-    list = curl_slist_append(list, "X-Roles: member");
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-
-    uint64_t start = time_monotonic_usec();
-    CURLcode rc = curl_easy_perform(c);
-    long ms = (long) ((time_monotonic_usec() - start) / 1000);
-    curl_slist_free_all(list);
-    if (rc == CURLE_OK) {
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &a->status);
-        if (a->body) {
-            a->json = yajl_tree_parse(a->body, NULL, 0);
-        }
-    }
+    struct shared *sh = sh_;
+    long ms = (long) (a->usec / 1000);
 
     pthread_mutex_lock(&sh->mutex);
     sh->requests++;
@@ -236,99 +176,19 @@ call(struct shared *sh, CURL *c, const char *method, const char *path,
     }
     if (a->status == expect) {
         return true;
-    } else if (rc != CURLE_OK) {
-        record_unclean(sh, path, "%s: no answer: %s", method,
-                       curl_easy_strerror(rc));
+    } else if (a->error) {
+        record_unclean(sh, path, "%s: no answer: %s", method, a->error);
     } else if (a->status == 503) {
         if (!jstr(a->json, "NeutronError/type")
             || !jstr(a->json, "NeutronError/message")) {
             record_unclean(sh, path, "503 without a NeutronError: %.300s",
-                           a->body ? a->body : "");
+                           a->body);
         }
     } else {
         record_unclean(sh, path, "%s: HTTP %ld: %.300s", method, a->status,
-                       a->body ? a->body : "");
+                       a->body);
     }
     return false;
-}
-
-static void
-answer_free(struct answer *a)
-{
-    yajl_tree_free(a->json);
-    free(a->body);
-}
-
-static long
-add_obj(struct shared *sh, enum kind kind, const char *id,
-        const char *router)
-{
-    pthread_mutex_lock(&sh->mutex);
-    if (sh->n_objs == sh->alloc_objs) {
-        sh->alloc_objs = sh->alloc_objs ? sh->alloc_objs * 2 : 1024;
-        sh->objs = xrealloc(sh->objs, sh->alloc_objs * sizeof *sh->objs);
-    }
-    long i = (long) sh->n_objs++;
-    struct obj *o = &sh->objs[i];
-    memset(o, 0, sizeof *o);
-    o->kind = kind;
-    str_copy(o->id, id ? id : "?", sizeof o->id);
-    str_copy(o->router, router ? router : "", sizeof o->router);
-    sh->acked++;
-    pthread_mutex_unlock(&sh->mutex);
-    return i;
-}
-
-/* POSTs and records the object; returns its index or -1. */
-static long
-create(struct shared *sh, CURL *c, enum kind kind, const char *body,
-       const char *key, char id[40])
-{
-    char path[64];
-    struct answer a;
-    long idx = -1;
-
-    snprintf(path, sizeof path, "/v2.0/%s", kind_paths[kind]);
-    if (call(sh, c, "POST", path, body, 201, &a)) {
-        idx = add_obj(sh, kind, jstr(a.json, key), NULL);
-        str_copy(id, jstr(a.json, key) ? jstr(a.json, key) : "?", 40);
-    }
-    answer_free(&a);
-    return idx;
-}
-
-/* Sends the removal of object 'idx' ('method' 'path', 'body'); marks it
- * deleted once acknowledged. */
-static bool
-remove_obj(struct shared *sh, CURL *c, long idx, const char *method,
-           const char *path, const char *body, long expect)
-{
-    struct answer a;
-
-    pthread_mutex_lock(&sh->mutex);
-    sh->objs[idx].delete_sent = true;
-    pthread_mutex_unlock(&sh->mutex);
-    bool ok = call(sh, c, method, path, body, expect, &a);
-    answer_free(&a);
-    if (ok) {
-        pthread_mutex_lock(&sh->mutex);
-        sh->objs[idx].deleted = true;
-        sh->acked++;
-        pthread_mutex_unlock(&sh->mutex);
-    }
-    return ok;
-}
-
-static bool
-delete(struct shared *sh, CURL *c, long idx)
-{
-    char path[128];
-
-    pthread_mutex_lock(&sh->mutex);
-    snprintf(path, sizeof path, "/v2.0/%s/%s",
-             kind_paths[sh->objs[idx].kind], sh->objs[idx].id);
-    pthread_mutex_unlock(&sh->mutex);
-    return remove_obj(sh, c, idx, "DELETE", path, NULL, 204);
 }
 
 struct client {
@@ -344,16 +204,20 @@ client_main(void *arg)
 {
     struct client *cl = arg;
     struct shared *sh = cl->sh;
-    CURL *c = curl_easy_init();
+    struct loadclient_objs *objs = &sh->objs;
+    struct loadclient lc;
     char body[512], path[256];
     char net[40], sub[40], port[40], router[40], fip[40];
 
+    loadclient_init(&lc, sh->port, PROJECT, 4L * LATENCY_BOUND_MS, judge,
+                    sh);
     for (int iter = 0; !sh->stop; iter++) {
         long i_net, i_sub, i_port, i_router, i_iface = -1, i_fip;
-        struct answer a;
+        struct apitest_resp *a;
 
-        i_net = create(sh, c, K_NET, "{\"network\": {\"name\": \"o\"}}",
-                       "network/id", net);
+        i_net = loadclient_create(&lc, objs, LC_NET,
+                                  "{\"network\": {\"name\": \"o\"}}",
+                                  "network/id", net);
         if (i_net < 0) {
             topo_sleep_ms(50);
             continue;
@@ -361,44 +225,48 @@ client_main(void *arg)
         snprintf(body, sizeof body, "{\"subnet\": {\"network_id\": \"%s\", "
                  "\"ip_version\": 4, \"cidr\": \"10.%d.%d.0/24\"}}", net,
                  cl->index, iter % 256);
-        i_sub = create(sh, c, K_SUBNET, body, "subnet/id", sub);
+        i_sub = loadclient_create(&lc, objs, LC_SUBNET, body, "subnet/id",
+                                  sub);
         snprintf(body, sizeof body, "{\"port\": {\"network_id\": \"%s\"}}",
                  net);
-        i_port = i_sub < 0 ? -1 : create(sh, c, K_PORT, body, "port/id",
-                                         port);
+        i_port = i_sub < 0 ? -1 : loadclient_create(&lc, objs, LC_PORT, body,
+                                                    "port/id", port);
         snprintf(body, sizeof body, "{\"router\": {\"name\": \"o\", "
                  "\"external_gateway_info\": {\"network_id\": \"%s\"}}}",
                  sh->ext_net);
-        i_router = i_port < 0 ? -1 : create(sh, c, K_ROUTER, body,
-                                            "router/id", router);
+        i_router = i_port < 0 ? -1 : loadclient_create(&lc, objs, LC_ROUTER,
+                                                       body, "router/id",
+                                                       router);
         if (i_router >= 0) {
             snprintf(path, sizeof path,
                      "/v2.0/routers/%s/add_router_interface", router);
             snprintf(body, sizeof body, "{\"subnet_id\": \"%s\"}", sub);
-            if (call(sh, c, "PUT", path, body, 200, &a)) {
-                i_iface = add_obj(sh, K_IFACE, jstr(a.json, "port_id"),
-                                  router);
+            if (loadclient_call(&lc, "PUT", path, body, 200, &a)) {
+                i_iface = loadclient_objs_add(objs, LC_IFACE,
+                                              jstr(a->json, "port_id"),
+                                              router);
             }
-            answer_free(&a);
+            apitest_resp_free(a);
         }
         snprintf(body, sizeof body, "{\"floatingip\": {\"floating_network_id"
                  "\": \"%s\", \"port_id\": \"%s\"}}", sh->ext_net, port);
-        i_fip = i_iface < 0 ? -1 : create(sh, c, K_FIP, body,
-                                          "floatingip/id", fip);
+        i_fip = i_iface < 0 ? -1 : loadclient_create(&lc, objs, LC_FIP, body,
+                                                     "floatingip/id", fip);
         if (i_fip < 0 || iter % 2) {
             continue;
         }
         snprintf(path, sizeof path,
                  "/v2.0/routers/%s/remove_router_interface", router);
         snprintf(body, sizeof body, "{\"subnet_id\": \"%s\"}", sub);
-        if (delete(sh, c, i_fip)
-            && remove_obj(sh, c, i_iface, "PUT", path, body, 200)
-            && delete(sh, c, i_router) && delete(sh, c, i_port)
-            && delete(sh, c, i_sub)) {
-            delete(sh, c, i_net);
+        if (loadclient_delete(&lc, objs, i_fip)
+            && loadclient_remove(&lc, objs, i_iface, "PUT", path, body, 200)
+            && loadclient_delete(&lc, objs, i_router)
+            && loadclient_delete(&lc, objs, i_port)
+            && loadclient_delete(&lc, objs, i_sub)) {
+            loadclient_delete(&lc, objs, i_net);
         }
     }
-    curl_easy_cleanup(c);
+    loadclient_destroy(&lc);
     return NULL;
 }
 
@@ -459,14 +327,14 @@ check_objects(struct shared *sh, struct apitest_server *srv)
 {
     long lost = 0;
 
-    for (size_t i = 0; i < sh->n_objs; i++) {
-        struct obj *o = &sh->objs[i];
+    for (size_t i = 0; i < sh->objs.n; i++) {
+        struct loadclient_obj *o = &sh->objs.objs[i];
         char path[128];
-        snprintf(path, sizeof path, "/v2.0/%s/%s", kind_paths[o->kind],
+        snprintf(path, sizeof path, "/v2.0/%s/%s", loadclient_paths[o->kind],
                  o->id);
         struct apitest_resp *r = api_get(srv, path);
         bool there = r->status == 200;
-        if (o->kind == K_IFACE && there) {
+        if (o->kind == LC_IFACE && there) {
             const char *dev = jstr(r->json, "port/device_id");
             there = dev && !strcmp(dev, o->router);
         }
@@ -476,11 +344,11 @@ check_objects(struct shared *sh, struct apitest_server *srv)
         apitest_resp_free(r);
         if (o->deleted && there) {
             fprintf(stderr, "%s %s deleted (acknowledged) but still there\n",
-                    kind_paths[o->kind], o->id);
+                    loadclient_paths[o->kind], o->id);
             lost++;
         } else if (!o->delete_sent && !there) {
             fprintf(stderr, "%s %s created (acknowledged) but missing\n",
-                    kind_paths[o->kind], o->id);
+                    loadclient_paths[o->kind], o->id);
             lost++;
         }
     }
@@ -518,6 +386,7 @@ test_db_outage(void **state)
                         "\"cidr\": \"172.25.0.0/16\"}}", ext));
     sh.ext_net = ext;
     sh.port = srv->port;
+    loadclient_objs_init(&sh.objs);
 
     pthread_t threads[N_CLIENTS];
     struct client clients[N_CLIENTS];
@@ -531,7 +400,8 @@ test_db_outage(void **state)
     long recovery_ms[2];
     for (int w = 0; w < 2; w++) {
         topo_sleep_ms(2000);
-        long acked_before = sh.acked, unavailable_before = sh.unavailable;
+        long acked_before = sh.objs.acked;
+        long unavailable_before = sh.unavailable;
         if (w == 0) {
             free(mariadb("stop"));
         } else {
@@ -549,9 +419,9 @@ test_db_outage(void **state)
         assert_true(sh.unavailable > unavailable_before);
     }
     topo_sleep_ms(2000);
-    long acked_before_stop = sh.acked;
+    long acked_before_stop = sh.objs.acked;
     topo_sleep_ms(1000);
-    assert_true(sh.acked > acked_before_stop);     /* the load runs again */
+    assert_true(sh.objs.acked > acked_before_stop); /* the load runs again */
     sh.stop = 1;
     for (int i = 0; i < N_CLIENTS; i++) {
         pthread_join(threads[i], NULL);
@@ -574,7 +444,7 @@ test_db_outage(void **state)
     db_close(db);
     printf("db_outage: %ld requests, %ld acknowledged writes, %ld answers "
            "503, slowest answer %ld ms (bound %d), lost %ld, half-there "
-           "%lld, routers not ACTIVE %lld\n", sh.requests, sh.acked,
+           "%lld, routers not ACTIVE %lld\n", sh.requests, sh.objs.acked,
            sh.unavailable, sh.max_ms, LATENCY_BOUND_MS, lost, half,
            not_active);
     assert_int_equal(lost, 0);
@@ -584,7 +454,7 @@ test_db_outage(void **state)
 
     assert_int_equal(apitest_server_stop(srv), 0);
     testdb_drop(url);
-    free(sh.objs);
+    loadclient_objs_destroy(&sh.objs);
     free(ext);
     free(url);
     free(server_url);

@@ -313,16 +313,16 @@ collect(char *ptr, size_t size, size_t n, void *arg)
 }
 
 struct apitest_resp *
-apitest_request(struct apitest_server *srv, const char *method,
-                const char *path, const char *headers, const char *body)
+apitest_send(void *curl, int port, const char *method, const char *path,
+             const char *headers, const char *body, long timeout_ms)
 {
     struct apitest_resp *resp = xzalloc(sizeof *resp);
     struct buffer out = { 0 }, hdr = { 0 };
     struct curl_slist *list = NULL;
-    CURL *c = srv->curl;
+    CURL *c = curl;
     char url[4096];
 
-    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", srv->port, path);
+    snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, url);
     curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
@@ -330,7 +330,9 @@ apitest_request(struct apitest_server *srv, const char *method,
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, collect);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, &hdr);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+    /* Threads: no signal for a timeout (Linux sends with MSG_NOSIGNAL). */
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     if (!strcmp(method, "HEAD")) {
         curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
     }
@@ -351,16 +353,33 @@ apitest_request(struct apitest_server *srv, const char *method,
         free(copy);
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
+    uint64_t start = time_monotonic_usec();
     CURLcode rc = curl_easy_perform(c);
+    resp->usec = time_monotonic_usec() - start;
     curl_slist_free_all(list);
-    if (rc != CURLE_OK) {
-        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+    } else {
+        resp->error = curl_easy_strerror(rc);
     }
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
     resp->body = out.data ? out.data : xstrdup("");
     resp->headers = hdr.data ? hdr.data : xstrdup("");
     if (*resp->body) {
         resp->json = yajl_tree_parse(resp->body, NULL, 0);
+    }
+    return resp;
+}
+
+struct apitest_resp *
+apitest_request(struct apitest_server *srv, const char *method,
+                const char *path, const char *headers, const char *body)
+{
+    struct apitest_resp *resp = apitest_send(srv->curl, srv->port, method,
+                                             path, headers, body, 60000);
+    if (resp->error) {
+        const char *error = resp->error;       /* libcurl's, static */
+        apitest_resp_free(resp);
+        fail_msg("%s %s: %s", method, path, error);
     }
     return resp;
 }

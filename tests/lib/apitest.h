@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <yajl/yajl_tree.h>
 
@@ -32,6 +33,9 @@ struct apitest_resp {
     char *body;
     char *headers;              /* raw response headers */
     yajl_val json;              /* NULL if the body is not JSON */
+    const char *error;          /* apitest_send(): NULL, or why no answer
+                                 * came (status 0; libcurl's words) */
+    uint64_t usec;              /* the exchange alone, without parsing */
 };
 
 /* Starts a server; 'extra_config' (may be NULL) is appended to the
@@ -57,6 +61,16 @@ struct apitest_resp *apitest_request(struct apitest_server *,
                                      const char *method, const char *path,
                                      const char *headers, const char *body);
 void apitest_resp_free(struct apitest_resp *);
+
+/* The request under apitest_request() on a handle of the caller's:
+ * 'curl' (a CURL *) to 127.0.0.1:'port', at most 'timeout_ms'.  For load
+ * clients, one handle per thread (a curl handle is not thread-safe).  It
+ * never fails the test, so that it may run on any thread and a test may
+ * count a refused or reset connection: then 'status' is 0 and 'error'
+ * says why. */
+struct apitest_resp *apitest_send(void *curl, int port, const char *method,
+                                  const char *path, const char *headers,
+                                  const char *body, long timeout_ms);
 
 /* Shorthands: as admin (no X-Project-Id) or as project 'project'. */
 struct apitest_resp *api_get(struct apitest_server *, const char *path);
