@@ -45,10 +45,10 @@ void sql_param_value(struct sql_buf *, const struct value *v);
  * as sql_in_pad() does). */
 void sql_param_list(struct sql_buf *, char *const *values, size_t n);
 /* Pads the IN list whose 'n' values were just appended and bound, with
- * copies of the last value, to 1-4 values or the next power of two.  The
- * statement caches (db/db.c, and MariaDB's server-side statements) key on
- * the SQL text: unpadded, every list length was a statement of its own,
- * and the caches kept growing over a soak. */
+ * copies of the last value, to 1, 4, 16 or 64 values, then the next power
+ * of two.  The statement caches (db/db.c, and MariaDB's server-side
+ * statements) key on the SQL text: unpadded, every list length was a
+ * statement of its own, and the caches kept growing over a soak. */
 void sql_in_pad(struct sql_buf *, size_t n);
 /* Prepares and binds; NULL on failure (see db_errmsg()). */
 struct db_stmt *sql_prepare(struct db *, const struct sql_buf *);

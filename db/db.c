@@ -405,7 +405,9 @@ db_prepare(struct db *db, const char *sql)
     stmt->changes = 0;
     HASH_ADD_KEYPTR(hh, db->stmts, stmt->sql, strlen(stmt->sql), stmt);
     atomic_fetch_add(&stmts_cached, 1);
-    atomic_fetch_add(&stmts_prepared, 1);
+    long n = atomic_fetch_add(&stmts_prepared, 1) + 1;
+    /* Which SQL keeps making new statements, when the count rises. */
+    LOG_DBG(MOD, "statement %ld prepared: %.300s", n, sql);
     return stmt;
 }
 
