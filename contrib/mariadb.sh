@@ -6,13 +6,16 @@
 #   contrib/mariadb.sh stop DIR     shut it down
 #   contrib/mariadb.sh url DIR      print the client URL of a running server
 #
-# Everything lives under DIR: data/ (the data directory), mysqld.pid,
-# error.log, port (the TCP port on 127.0.0.1), socket (the Unix socket path)
-# and url.  The server runs with --no-defaults, so it never reads /etc/mysql
-# nor touches /run/mysqld.  The socket is DIR/mysqld.sock unless that path is
-# too long for a Unix socket (107 characters) or has characters that would need
-# quoting in a URL; then it goes into a short mktemp directory under /tmp, which
-# DIR/socketdir records and `stop` removes.
+# Everything lives under DIR: data/ (the data directory), tmp/ (its
+# temporary tables: a mariadbd deletes the #sql* files of its tmpdir when it
+# starts, and with two servers sharing /tmp a query of one failed on its
+# vanished temporary table as the other started), mysqld.pid, error.log,
+# port (the TCP port on 127.0.0.1), socket (the Unix socket path) and url.
+# The server runs with --no-defaults, so it never reads /etc/mysql nor
+# touches /run/mysqld.  The socket is DIR/mysqld.sock unless that path is
+# too long for a Unix socket (107 characters) or has characters that would
+# need quoting in a URL; then it goes into a short mktemp directory under
+# /tmp, which DIR/socketdir records and `stop` removes.
 #
 # root@localhost (socket) and root@127.0.0.1 (TCP) have no password.
 # Extra server options can be given in HADRON_MARIADB_OPTS (split on blanks).
@@ -148,7 +151,9 @@ try_start() {
     rm -f -- "$sock" "$sock.lock" "$pidfile"
     # shellcheck disable=SC2206 # word splitting of the option list is intended
     extra=(${HADRON_MARIADB_OPTS:-})
+    mkdir -p -- "$dir/tmp"
     mariadbd --no-defaults --datadir="$datadir" --user="$(id -un)" \
+        --tmpdir="$dir/tmp" \
         --bind-address=127.0.0.1 --port="$port" --socket="$sock" \
         --pid-file="$pidfile" --log-error="$errlog" --skip-name-resolve \
         --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=2 \
