@@ -29,7 +29,9 @@
  *                [--soak-seconds N] [--sample-seconds N]
  *                [--clients N] [--engine sqlite|mariadb]
  * Without --engine it runs SQLite, then MariaDB when HADRON_TEST_MYSQL_URL
- * is set. */
+ * is set.  At 100,000 ports give contrib/mariadb.sh's server a larger
+ * buffer pool (HADRON_MARIADB_OPTS=--innodb-buffer-pool-size=256M): its
+ * 64M thrashed ("Could not free any blocks in the buffer pool"). */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
