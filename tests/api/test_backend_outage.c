@@ -235,11 +235,8 @@ percentile(struct latencies *l, double p)
 static double
 driver_up(struct apitest_server *srv)
 {
-    struct apitest_resp *m = api_get(srv, "/metrics");
-    double up = apitest_metric(m->body, "hadron_driver_up{driver=\"odl\","
-                               "class=\"odl\"}");
-    apitest_resp_free(m);
-    return up;
+    return apitest_scrape(srv, "hadron_driver_up{driver=\"odl\","
+                          "class=\"odl\"}");
 }
 
 /* Rows of the odl driver's journal in 'state'; with 'router' nonnull,

@@ -375,17 +375,6 @@ file_mib(const char *path, const char *suffix)
     return stat(name, &st) ? 0.0 : (double) st.st_size / 1048576.0;
 }
 
-/* hadron_journal_pending of the noop provider. */
-static double
-journal_pending(struct apitest_server *srv)
-{
-    struct apitest_resp *m = api_get(srv, "/metrics");
-    double n = apitest_metric(m->body, "hadron_journal_pending{driver="
-                              "\"noop\"}");
-    apitest_resp_free(m);
-    return n;
-}
-
 static void
 take_sample(long t, void *aux)
 {
@@ -503,7 +492,8 @@ run_engine(const char *engine)
      * (on MariaDB under load it drained for more than 10 minutes). */
     uint64_t drain0 = time_monotonic_usec();
     double pending;
-    while ((pending = journal_pending(srv)) > 0
+    while ((pending = apitest_scrape(srv, "hadron_journal_pending{driver="
+                                     "\"noop\"}")) > 0
            && time_monotonic_usec() - drain0 < 1800 * 1000000ull) {
         struct timespec tick = { 1, 0 };
         nanosleep(&tick, NULL);

@@ -479,6 +479,16 @@ apitest_metric(const char *text, const char *prefix)
     return -1;
 }
 
+double
+apitest_scrape(struct apitest_server *srv, const char *prefix)
+{
+    struct apitest_resp *m = api_get(srv, "/metrics");
+    double value = apitest_metric(m->body, prefix);
+
+    apitest_resp_free(m);
+    return value;
+}
+
 char *
 apitest_resp_header(const struct apitest_resp *resp, const char *name)
 {

@@ -91,6 +91,8 @@ char *apitest_resp_header(const struct apitest_resp *, const char *name);
 /* The value of the /metrics sample line starting with 'prefix' (a metric
  * name with its labels) in 'text', or -1 if there is none. */
 double apitest_metric(const char *text, const char *prefix);
+/* The same sample from a GET /metrics of 'srv'. */
+double apitest_scrape(struct apitest_server *, const char *prefix);
 
 /* Asserts that 'resp' is a NeutronError with 'status' and 'type'. */
 #define assert_neutron_error(RESP, STATUS, TYPE)                        \
